@@ -1,0 +1,23 @@
+package event
+
+// iso4217 holds the active ISO 4217 alphabetic currency codes.
+const iso4217 = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD " +
+	"CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD " +
+	"HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD " +
+	"MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG " +
+	"QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD " +
+	"TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG"
+
+var currencies = func() map[string]struct{} {
+	m := make(map[string]struct{}, 180)
+	for i := 0; i+3 <= len(iso4217); i += 4 {
+		m[iso4217[i:i+3]] = struct{}{}
+	}
+	return m
+}()
+
+// IsCurrency reports whether s is an active ISO 4217 currency code.
+func IsCurrency(s string) bool {
+	_, ok := currencies[s]
+	return ok
+}

@@ -1,0 +1,406 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// Source is where a record came from. Decode uses it only to derive a stable
+// event id for producer shapes that carry none; the zero Source is fine for
+// records that are not from Kafka.
+type Source struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// Decoder turns record values into typed, validated events. It accepts the
+// canonical shape and every producer shape listed in Shapes. A Decoder is safe
+// for concurrent use; the zero value is ready to use.
+type Decoder struct {
+	pool fastjson.ParserPool
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder { return &Decoder{} }
+
+var defaultDecoder Decoder
+
+// Decode decodes value with a shared Decoder.
+func Decode(value []byte, src Source) (Event, error) { return defaultDecoder.Decode(value, src) }
+
+// Decode parses, maps and validates one record value. The error, when not
+// nil, is an *Error whose Reason says what was wrong.
+func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
+	if len(value) > MaxRecordBytes {
+		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), MaxRecordBytes)
+	}
+	if len(strings.TrimSpace(string(value))) == 0 {
+		return nil, errorf(ReasonNotJSON, "", "empty value")
+	}
+	p := d.pool.Get()
+	defer d.pool.Put(p)
+	v, err := p.ParseBytes(value)
+	if err != nil {
+		return nil, errorf(ReasonNotJSON, "", "%s", clip(err.Error()))
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, errorf(ReasonNotJSON, "", "top level is %s, want an object", v.Type())
+	}
+	r := reader{o: o}
+	var e Event
+	switch {
+	case o.Get("event_type") != nil:
+		e = r.canonical()
+	case o.Get("eventType") != nil || o.Get("eventId") != nil:
+		e = r.camel()
+	default:
+		e = r.snake()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	m := e.Meta()
+	if m.Origin.Shape != ShapeCanonical && m.EventID == "" {
+		m.EventID = deriveID(src, value)
+		m.Origin.DerivedID = true
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// deriveID makes a stable event id from a record's coordinates and bytes, so
+// a replayed record keeps its id.
+func deriveID(src Source, value []byte) string {
+	h := sha256.New()
+	if src.Topic != "" {
+		var b [24]byte
+		h.Write([]byte(src.Topic))
+		h.Write([]byte{0})
+		h.Write(strconv.AppendInt(b[:0], int64(src.Partition), 10))
+		h.Write([]byte{0})
+		h.Write(strconv.AppendInt(b[:0], src.Offset, 10))
+		h.Write([]byte{0})
+	}
+	h.Write(value)
+	var sum [sha256.Size]byte
+	return "d-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// reader extracts typed fields from a parsed object and keeps the first error.
+type reader struct {
+	o      *fastjson.Object
+	prefix string
+	err    *Error
+	num    []byte
+}
+
+func (r *reader) fail(e *Error) {
+	if r.err == nil {
+		r.err = e
+	}
+}
+
+func (r *reader) path(key string) string {
+	if r.prefix == "" {
+		return key
+	}
+	return r.prefix + "." + key
+}
+
+func (r *reader) sub(o *fastjson.Object, prefix string) reader {
+	return reader{o: o, prefix: prefix}
+}
+
+// get returns the value of key, or nil when it is absent or null.
+func (r *reader) get(key string) *fastjson.Value {
+	v := r.o.Get(key)
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil
+	}
+	return v
+}
+
+func (r *reader) has(key string) bool { return r.get(key) != nil }
+
+func (r *reader) wrong(key, want string, v *fastjson.Value) {
+	r.fail(errorf(ReasonWrongType, r.path(key), "want %s, got %s", want, v.Type()))
+}
+
+func (r *reader) str(key string) string {
+	v := r.get(key)
+	if v == nil {
+		return ""
+	}
+	if v.Type() != fastjson.TypeString {
+		r.wrong(key, "string", v)
+		return ""
+	}
+	b, _ := v.StringBytes()
+	if len(b) > MaxRecordBytes {
+		r.fail(errorf(ReasonOversized, r.path(key), "%d bytes", len(b)))
+		return ""
+	}
+	return string(b)
+}
+
+func (r *reader) numText(key string) (string, bool) {
+	v := r.get(key)
+	if v == nil {
+		return "", false
+	}
+	if v.Type() != fastjson.TypeNumber {
+		r.wrong(key, "number", v)
+		return "", false
+	}
+	r.num = v.MarshalTo(r.num[:0])
+	s := string(r.num)
+	if len(s) == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite number", clip(s)))
+		return "", false
+	}
+	return s, true
+}
+
+// int reads an integer; present is false when the key is absent or null.
+func (r *reader) int(key string) (n int, present bool) {
+	s, ok := r.numText(key)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		switch {
+		case ferr != nil && !isRangeErr(ferr):
+			r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a number", clip(s)))
+			return 0, true
+		case math.IsInf(f, 0) || math.Abs(f) > 1<<53 || isRangeErr(err):
+			r.fail(errorf(ReasonInvalidValue, r.path(key), "%s is out of range", clip(s)))
+			return 0, true
+		case f != math.Trunc(f):
+			r.fail(errorf(ReasonInvalidValue, r.path(key), "%s is not a whole number", clip(s)))
+			return 0, true
+		}
+		i = int64(f)
+	}
+	if i > math.MaxInt32 || i < math.MinInt32 {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%d is out of range", i))
+		return 0, true
+	}
+	return int(i), true
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+func (r *reader) reqInt(key string) int {
+	n, ok := r.int(key)
+	if !ok && r.err == nil {
+		r.fail(missing(r.path(key)))
+	}
+	return n
+}
+
+func (r *reader) intPtr(key string) *int {
+	n, ok := r.int(key)
+	if !ok {
+		return nil
+	}
+	return &n
+}
+
+func (r *reader) float(key string) (float64, bool) {
+	s, ok := r.numText(key)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite number", clip(s)))
+		return 0, true
+	}
+	return f, true
+}
+
+func (r *reader) floatPtr(key string) *float64 {
+	f, ok := r.float(key)
+	if !ok {
+		return nil
+	}
+	return &f
+}
+
+func (r *reader) money(key string) (Money, bool) {
+	s, ok := r.numText(key)
+	if !ok {
+		return 0, false
+	}
+	m, err := ParseMoney(s)
+	if err != nil {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q: %v", clip(s), err))
+		return 0, true
+	}
+	return m, true
+}
+
+func (r *reader) moneyPtr(key string) *Money {
+	m, ok := r.money(key)
+	if !ok {
+		return nil
+	}
+	return &m
+}
+
+func (r *reader) boolean(key string) bool {
+	v := r.get(key)
+	if v == nil {
+		return false
+	}
+	b, err := v.Bool()
+	if err != nil {
+		r.wrong(key, "boolean", v)
+	}
+	return b
+}
+
+func (r *reader) time(key string) time.Time {
+	s := r.str(key)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not an RFC 3339 timestamp", clip(s)))
+		return time.Time{}
+	}
+	return t
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+func (r *reader) object(key string) *fastjson.Object {
+	v := r.get(key)
+	if v == nil {
+		return nil
+	}
+	o, err := v.Object()
+	if err != nil {
+		r.wrong(key, "object", v)
+		return nil
+	}
+	return o
+}
+
+func (r *reader) array(key string) []*fastjson.Value {
+	v := r.get(key)
+	if v == nil {
+		return nil
+	}
+	a, err := v.Array()
+	if err != nil {
+		r.wrong(key, "array", v)
+		return nil
+	}
+	return a
+}
+
+// location reads a location object; a plain string is taken as a city name.
+func (r *reader) location(key string) *Location {
+	v := r.get(key)
+	if v == nil {
+		return nil
+	}
+	if v.Type() == fastjson.TypeString {
+		return &Location{City: r.str(key)}
+	}
+	o := r.object(key)
+	if o == nil {
+		return nil
+	}
+	s := r.sub(o, r.path(key))
+	l := &Location{Country: s.str("country"), City: s.str("city"), Lat: s.floatPtr("lat"), Lon: s.floatPtr("lon")}
+	r.fail(s.err)
+	return l
+}
+
+func (r *reader) sensitive(key string) Sensitive { return Sensitive(r.str(key)) }
+
+// items reads an order's lines; names gives the keys in the source shape.
+func (r *reader) items(key string, names itemNames) []Item {
+	a := r.array(key)
+	if a == nil {
+		return nil
+	}
+	if len(a) > MaxItems {
+		r.fail(errorf(ReasonOversized, r.path(key), "%d lines, max %d", len(a), MaxItems))
+		return nil
+	}
+	items := make([]Item, len(a))
+	for i, v := range a {
+		p := r.path(key) + "[" + itoa(i) + "]"
+		o, err := v.Object()
+		if err != nil {
+			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
+			return nil
+		}
+		s := reader{o: o, prefix: p, num: r.num}
+		items[i].ProductID = s.str(names.product)
+		items[i].Quantity = s.reqInt("quantity")
+		items[i].Price, _ = s.money("price")
+		items[i].Category = s.str("category")
+		r.num = s.num
+		if s.err != nil {
+			r.fail(s.err)
+			return nil
+		}
+	}
+	return items
+}
+
+type itemNames struct{ product string }
+
+var (
+	snakeItems = itemNames{product: "product_id"}
+	camelItems = itemNames{product: "productId"}
+)
+
+// bytes reads a base64 string, as encoding/json writes []byte.
+func (r *reader) bytes(key string) []byte {
+	s := r.str(key)
+	if s == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "not base64"))
+		return nil
+	}
+	return b
+}
+
+func parseInt64(r *reader, key, s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a 64-bit integer", clip(s)))
+	}
+	return n
+}
