@@ -19,12 +19,15 @@ const (
 	ReasonWrongType          Reason = "wrong_type"          // a field has the wrong JSON type
 	ReasonInvalidValue       Reason = "invalid_value"       // a field is out of range, not in its enum, or malformed
 	ReasonOversized          Reason = "oversized"           // the record or one of its fields is too large
+	// ReasonRejected: a valid event that a function's own rules refuse (an
+	// unknown product, an impossible transition); the error says which rule.
+	ReasonRejected Reason = "rejected"
 )
 
 // Reasons lists every Reason in a stable order.
 func Reasons() []Reason {
 	return []Reason{ReasonBadEncoding, ReasonNotJSON, ReasonUnknownType, ReasonUnsupportedVersion,
-		ReasonMissingField, ReasonWrongType, ReasonInvalidValue, ReasonOversized}
+		ReasonMissingField, ReasonWrongType, ReasonInvalidValue, ReasonOversized, ReasonRejected}
 }
 
 // ErrInvalid matches, through errors.Is, every error this package returns for

@@ -40,8 +40,8 @@ func Shapes() []Shape {
 var activityNames = map[string]Type{
 	"page_view": TypePageView, "pageview": TypePageView, "page": TypePageView,
 	"view": TypeProductView, "product_view": TypeProductView,
-	"click": TypeClick,
-	"search": TypeSearch,
+	"click":       TypeClick,
+	"search":      TypeSearch,
 	"add_to_cart": TypeAddToCart, "cart_add": TypeAddToCart, "add": TypeAddToCart,
 	"remove_from_cart": TypeRemoveFromCart, "cart_remove": TypeRemoveFromCart, "remove": TypeRemoveFromCart,
 }
@@ -51,7 +51,7 @@ var orderStatuses = map[string]Type{
 	"created": TypeOrderCreated, "placed": TypeOrderCreated, "pending": TypeOrderCreated,
 	"paid": TypePaymentAuthorized, "authorized": TypePaymentAuthorized,
 	"payment_failed": TypePaymentFailed, "failed": TypePaymentFailed, "declined": TypePaymentFailed,
-	"shipped": TypeOrderShipped,
+	"shipped":   TypeOrderShipped,
 	"cancelled": TypeOrderCancelled, "canceled": TypeOrderCancelled,
 	"refunded": TypeRefundIssued,
 }
