@@ -462,9 +462,7 @@ func (e *StockCounted) Validate() error {
 
 func (e *Feedback) Validate() error {
 	var rating *Error
-	if e.Rating == 0 && !e.Origin.Lacks("rating") {
-		rating = missing("rating")
-	} else if e.Rating != 0 {
+	if !e.Origin.Lacks("rating") || e.Rating != 0 {
 		rating = checkRange("rating", e.Rating, 1, 5)
 	}
 	var text *Error
