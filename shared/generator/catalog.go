@@ -152,8 +152,8 @@ func newCatalog(r *rand.Rand, cfg Config) *catalog {
 	for _, p := range c.products {
 		// Popular products keep more stock.
 		rk := float64(rank[p.idx]) / float64(cfg.Products)
-		p.target = 40 + int(600*math.Pow(1-rk, 3)) + r.IntN(40)
-		p.reorder = p.target / 4
+		p.target = 15 + int(250*math.Pow(1-rk, 2)) + r.IntN(20)
+		p.reorder = p.target / 2
 		// Companions: two from the same category, one from another.
 		same := c.byCategory[p.category]
 		for len(p.companions) < 2 && len(same) > 2 {

@@ -153,10 +153,10 @@ func (g *Generator) ship(o *order) {
 	}
 	g.emitWith(e, fx, nil)
 	if g.chance(0.03) {
-		g.schedule(action{at: g.after(1200, 7200), kind: actRefund, order: o})
+		g.schedule(action{at: g.after(600, 5400), kind: actRefund, order: o})
 	}
 	if g.chance(0.3) {
-		g.schedule(action{at: g.after(600, 5400), kind: actFeedback, order: o})
+		g.schedule(action{at: g.after(300, 3600), kind: actFeedback, order: o})
 	}
 }
 
