@@ -133,7 +133,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return errors.Join(runErr, fmt.Errorf("write truth: %w", err))
 		}
 	}
-	_ = st
+	if runErr == nil && st.Records == 0 && ctx.Err() == nil {
+		return errors.New("no records written")
+	}
 	return runErr
 }
 
@@ -149,6 +151,10 @@ func writeJSONFile(path string, v any) error {
 	enc := json.NewEncoder(tmp)
 	enc.SetIndent("", " ")
 	if err := enc.Encode(v); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return err
 	}
