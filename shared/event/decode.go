@@ -1,13 +1,14 @@
 package event
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -42,7 +43,7 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if len(value) > MaxRecordBytes {
 		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), MaxRecordBytes)
 	}
-	if len(strings.TrimSpace(string(value))) == 0 {
+	if len(bytes.TrimSpace(value)) == 0 {
 		return nil, errorf(ReasonNotJSON, "", "empty value")
 	}
 	p := d.pool.Get()
@@ -55,7 +56,8 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if err != nil {
 		return nil, errorf(ReasonNotJSON, "", "top level is %s, want an object", v.Type())
 	}
-	r := reader{o: o}
+	st := &state{arena: make([]byte, 0, len(value))}
+	r := reader{o: o, st: st}
 	var e Event
 	switch {
 	case o.Get("event_type") != nil:
@@ -65,8 +67,8 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	default:
 		e = r.snake()
 	}
-	if r.err != nil {
-		return nil, r.err
+	if st.err != nil {
+		return nil, st.err
 	}
 	m := e.Meta()
 	if m.Origin.Shape != ShapeCanonical && m.EventID == "" {
@@ -97,18 +99,42 @@ func deriveID(src Source, value []byte) string {
 	return "d-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
-// reader extracts typed fields from a parsed object and keeps the first error.
+// reader extracts typed fields from a parsed object; readers of nested
+// objects share the state of the record's reader.
 type reader struct {
 	o      *fastjson.Object
 	prefix string
-	err    *Error
-	num    []byte
+	st     *state
+}
+
+// state is shared by the readers of one record.
+type state struct {
+	err *Error // the first error
+	num []byte // scratch for number text
+	// arena holds the bytes of every string field of the record, so that one
+	// allocation backs them all. It never grows beyond its capacity (the
+	// record's length, which unescaped strings cannot exceed), so the
+	// strings that point into it stay valid.
+	arena []byte
 }
 
 func (r *reader) fail(e *Error) {
-	if r.err == nil {
-		r.err = e
+	if e != nil && r.st.err == nil {
+		r.st.err = e
 	}
+}
+
+// intern returns b as a string backed by the record's arena.
+func (st *state) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	n := len(st.arena)
+	if n+len(b) > cap(st.arena) {
+		return string(b)
+	}
+	st.arena = append(st.arena, b...)
+	return unsafe.String(&st.arena[n], len(b))
 }
 
 func (r *reader) path(key string) string {
@@ -119,7 +145,7 @@ func (r *reader) path(key string) string {
 }
 
 func (r *reader) sub(o *fastjson.Object, prefix string) reader {
-	return reader{o: o, prefix: prefix}
+	return reader{o: o, prefix: prefix, st: r.st}
 }
 
 // get returns the value of key, or nil when it is absent or null.
@@ -147,11 +173,7 @@ func (r *reader) str(key string) string {
 		return ""
 	}
 	b, _ := v.StringBytes()
-	if len(b) > MaxRecordBytes {
-		r.fail(errorf(ReasonOversized, r.path(key), "%d bytes", len(b)))
-		return ""
-	}
-	return string(b)
+	return r.st.intern(b)
 }
 
 func (r *reader) numText(key string) (string, bool) {
@@ -163,8 +185,9 @@ func (r *reader) numText(key string) (string, bool) {
 		r.wrong(key, "number", v)
 		return "", false
 	}
-	r.num = v.MarshalTo(r.num[:0])
-	s := string(r.num)
+	r.st.num = v.MarshalTo(r.st.num[:0])
+	// The text is parsed, never kept (errors clip a copy of it).
+	s := unsafe.String(unsafe.SliceData(r.st.num), len(r.st.num))
 	if len(s) == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
 		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite number", clip(s)))
 		return "", false
@@ -208,7 +231,7 @@ func isRangeErr(err error) bool {
 
 func (r *reader) reqInt(key string) int {
 	n, ok := r.int(key)
-	if !ok && r.err == nil {
+	if !ok && r.st.err == nil {
 		r.fail(missing(r.path(key)))
 	}
 	return n
@@ -337,9 +360,17 @@ func (r *reader) location(key string) *Location {
 		return nil
 	}
 	s := r.sub(o, r.path(key))
-	l := &Location{Country: s.str("country"), City: s.str("city"), Lat: s.floatPtr("lat"), Lon: s.floatPtr("lon")}
-	r.fail(s.err)
-	return l
+	l := &locationWithCoords{}
+	l.Country, l.City = s.str("country"), s.str("city")
+	if lat, ok := s.float("lat"); ok {
+		l.coords[0] = lat
+		l.Lat = &l.coords[0]
+	}
+	if lon, ok := s.float("lon"); ok {
+		l.coords[1] = lon
+		l.Lon = &l.coords[1]
+	}
+	return &l.Location
 }
 
 func (r *reader) sensitive(key string) Sensitive { return Sensitive(r.str(key)) }
@@ -356,20 +387,18 @@ func (r *reader) items(key string, names itemNames) []Item {
 	}
 	items := make([]Item, len(a))
 	for i, v := range a {
-		p := r.path(key) + "[" + itoa(i) + "]"
+		p := itemPath(r.path(key), i)
 		o, err := v.Object()
 		if err != nil {
 			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
 			return nil
 		}
-		s := reader{o: o, prefix: p, num: r.num}
+		s := reader{o: o, prefix: p, st: r.st}
 		items[i].ProductID = s.str(names.product)
 		items[i].Quantity = s.reqInt("quantity")
 		items[i].Price, _ = s.money("price")
 		items[i].Category = s.str("category")
-		r.num = s.num
-		if s.err != nil {
-			r.fail(s.err)
+		if r.st.err != nil {
 			return nil
 		}
 	}
@@ -403,4 +432,24 @@ func parseInt64(r *reader, key, s string) int64 {
 		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a 64-bit integer", clip(s)))
 	}
 	return n
+}
+
+// locationWithCoords backs a Location and its coordinates with one allocation.
+type locationWithCoords struct {
+	Location
+	coords [2]float64
+}
+
+var itemPaths = func() (p [32]string) {
+	for i := range p {
+		p[i] = "items[" + itoa(i) + "]"
+	}
+	return
+}()
+
+func itemPath(base string, i int) string {
+	if base == "items" && i < len(itemPaths) {
+		return itemPaths[i]
+	}
+	return base + "[" + itoa(i) + "]"
 }

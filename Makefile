@@ -1,0 +1,50 @@
+# shopstream — make targets. Everything a target needs it installs or starts itself.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+FUZZTIME ?= 30s
+BENCHTIME ?= 1s
+RUN_DIR ?= .shopstream
+
+.PHONY: help test vet fmt-check fuzz bench dev generate build clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+test: fmt-check vet ## run every test (what CI runs); fails on a skipped test
+	@mkdir -p $(RUN_DIR)
+	$(GO) test -count=1 -v ./... > $(RUN_DIR)/test.log 2>&1 || { grep -E -- '^(--- FAIL|FAIL|panic:|\s+.*_test\.go:[0-9]+:)' $(RUN_DIR)/test.log | head -200; tail -5 $(RUN_DIR)/test.log; exit 1; }
+	@grep -E '^(ok|FAIL|\?)\s' $(RUN_DIR)/test.log
+	@if grep -E -- '--- SKIP' $(RUN_DIR)/test.log; then echo "make test: skipped tests are not allowed"; exit 1; fi
+	@echo "$$(grep -cE -- '^\s*--- PASS' $(RUN_DIR)/test.log) passed, 0 failed"
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt-check: ## fail when a Go file is not gofmt'ed
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed: $$out"; exit 1; fi
+
+fuzz: ## run every fuzzer for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench: ## run the benchmarks, one core, with their baselines and targets
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1 ./...
+
+build: ## build the shopstream command into bin/
+	$(GO) build -o bin/shopstream ./cmd/shopstream
+
+dev: ## run live traffic into $(RUN_DIR)/ (events.jsonl, truth.json) until Ctrl-C
+	@mkdir -p $(RUN_DIR)
+	$(GO) run ./cmd/shopstream generate --start now --rate 200 --legacy-share 0.1 \
+	  --out $(RUN_DIR)/events.jsonl --truth $(RUN_DIR)/truth.json
+
+generate: ## the reference run: 200,000 records with seed 7 into /tmp
+	$(GO) run ./cmd/shopstream generate --count 200000 --seed 7 --out /tmp/e.jsonl --truth /tmp/t.json
+
+clean: ## remove build and run outputs
+	rm -rf bin $(RUN_DIR)
