@@ -9,7 +9,7 @@ func (r *reader) canonical() Event {
 		return nil
 	}
 	t := Type(r.str("event_type"))
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	e := New(t)
@@ -20,7 +20,7 @@ func (r *reader) canonical() Event {
 	m := e.Meta()
 	v, ok := r.int("schema_version")
 	switch {
-	case r.err != nil:
+	case r.st.err != nil:
 		return nil
 	case !ok:
 		r.fail(missing("schema_version"))
@@ -32,7 +32,7 @@ func (r *reader) canonical() Event {
 	m.EventID = r.str("event_id")
 	m.OccurredAt = r.time("occurred_at")
 	r.fields(e)
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	return e
@@ -78,7 +78,7 @@ func (r *reader) fields(e Event) {
 	case *RefundIssued:
 		r.order(&e.Order)
 		var ok bool
-		if e.Amount, ok = r.money("amount"); !ok && r.err == nil {
+		if e.Amount, ok = r.money("amount"); !ok && r.st.err == nil {
 			r.fail(missing("amount"))
 		}
 		e.Restock, e.Reason = r.boolean("restock"), r.str("reason")
@@ -100,7 +100,7 @@ func (r *reader) fields(e Event) {
 	case *Metric:
 		e.Name, e.Category, e.Unit = r.str("metric"), r.str("category"), r.str("unit")
 		var ok bool
-		if e.Value, ok = r.float("value"); !ok && r.err == nil {
+		if e.Value, ok = r.float("value"); !ok && r.st.err == nil {
 			r.fail(missing("value"))
 		}
 	case *FraudAlert:
@@ -134,7 +134,7 @@ func (r *reader) fraudAlert(e *FraudAlert) {
 	e.OrderID, e.UserID, e.Decision = r.str("order_id"), r.str("user_id"), r.str("decision")
 	e.RuleVersion, e.CardFingerprint = r.str("rule_version"), r.sensitive("card_fingerprint")
 	var ok bool
-	if e.Score, ok = r.float("score"); !ok && r.err == nil {
+	if e.Score, ok = r.float("score"); !ok && r.st.err == nil {
 		r.fail(missing("score"))
 	}
 	for i, v := range r.array("reasons") {
@@ -147,7 +147,7 @@ func (r *reader) fraudAlert(e *FraudAlert) {
 		s := r.sub(o, p)
 		fr := FraudReason{Rule: s.str("rule"), Detail: s.str("detail")}
 		fr.Score, _ = s.float("score")
-		r.fail(s.err)
+		r.fail(s.st.err)
 		e.Reasons = append(e.Reasons, fr)
 	}
 }
@@ -174,6 +174,6 @@ func (r *reader) deadLetter(e *DeadLetter) {
 		}
 		s := r.sub(o, p)
 		e.Headers = append(e.Headers, RecordHeader{Key: s.str("key"), Value: s.bytes("value")})
-		r.fail(s.err)
+		r.fail(s.st.err)
 	}
 }

@@ -145,7 +145,7 @@ func (r *reader) snake() Event {
 		o.OrderID, o.UserID = r.str("transaction_id"), r.str("user_id")
 		if amt, ok := r.money("amount"); ok {
 			o.TotalAmount = &amt
-		} else if r.err == nil {
+		} else if r.st.err == nil {
 			r.fail(missing("amount"))
 		}
 		o.Currency, o.PaymentMethod = r.str("currency"), r.str("payment_method")
@@ -157,7 +157,7 @@ func (r *reader) snake() Event {
 		m := e.(*Metric)
 		m.Name, m.Category, m.Unit = r.str("metric"), r.str("category"), r.str("unit")
 		var ok bool
-		if m.Value, ok = r.float("value"); !ok && r.err == nil {
+		if m.Value, ok = r.float("value"); !ok && r.st.err == nil {
 			r.fail(missing("value"))
 		}
 	case r.has("product_id") && (r.has("change") || r.has("quantity_change")):
@@ -175,7 +175,7 @@ func (r *reader) snake() Event {
 		r.fail(errorf(ReasonUnknownType, "", "no event_type, and not a known producer shape (keys: %s)", clip(r.keys())))
 		return nil
 	}
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	m := e.Meta()
@@ -207,7 +207,7 @@ func (r *reader) keys() string {
 
 func (r *reader) snakeActivity() Event {
 	name := r.str("event")
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	t, ok := activityNames[strings.ToLower(name)]
@@ -225,9 +225,9 @@ func (r *reader) snakeActivity() Event {
 		e = newLegacy(t, ShapeSnakeActivity)
 	}
 	r.fields(e)
-	if e.Meta().Origin.Lacks("quantity") && r.err != nil && r.err.Reason == ReasonMissingField && r.err.Field == "quantity" {
+	if e.Meta().Origin.Lacks("quantity") && r.st.err != nil && r.st.err.Reason == ReasonMissingField && r.st.err.Field == "quantity" {
 		// The shape has no quantity: one unit is what a cart action means.
-		r.err = nil
+		r.st.err = nil
 		switch e := e.(type) {
 		case *AddToCart:
 			e.Quantity = 1
@@ -242,7 +242,7 @@ func (r *reader) snakeActivity() Event {
 
 func (r *reader) snakeOrder() Event {
 	status := r.str("status")
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	t, ok := orderStatuses[strings.ToLower(status)]
@@ -265,8 +265,8 @@ func (r *reader) snakeOrder() Event {
 	}
 	e := newLegacy(t, ShapeSnakeOrder, miss...)
 	r.fields(e)
-	if rf, ok := e.(*RefundIssued); ok && r.err != nil && r.err.Field == "amount" && r.err.Reason == ReasonMissingField {
-		r.err = nil
+	if rf, ok := e.(*RefundIssued); ok && r.st.err != nil && r.st.err.Field == "amount" && r.st.err.Reason == ReasonMissingField {
+		r.st.err = nil
 		rf.Restock, rf.Reason = r.boolean("restock"), r.str("reason")
 	}
 	return e
@@ -299,7 +299,7 @@ func (r *reader) camel() Event {
 		return nil
 	}
 	name := r.str("eventType")
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	t, ok := camelType(name)
@@ -329,7 +329,7 @@ func (r *reader) camel() Event {
 		r.fail(errorf(ReasonUnknownType, "eventType", "%q is not a producer event type", clip(name)))
 		return nil
 	}
-	if r.err != nil {
+	if r.st.err != nil {
 		return nil
 	}
 	m := e.Meta()

@@ -62,8 +62,12 @@ func (m Money) AppendText(b []byte) []byte {
 // MarshalJSON writes m as a JSON number.
 func (m Money) MarshalJSON() ([]byte, error) { return m.AppendText(nil), nil }
 
-// UnmarshalJSON reads a JSON number exactly.
+// UnmarshalJSON reads a JSON number exactly. Like encoding/json's own
+// types, it leaves m unchanged for null.
 func (m *Money) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	v, err := ParseMoney(string(b))
 	if err != nil {
 		return err
@@ -136,6 +140,9 @@ func ParseMoney(s string) (Money, error) {
 		}
 	}
 	v := whole*MoneyScale + frac
+	if v > int64(MaxMoney) { // the whole part alone may be in range
+		return 0, errMoneyRange
+	}
 	if neg {
 		v = -v
 	}

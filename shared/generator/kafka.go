@@ -60,7 +60,8 @@ func (s *KafkaSink) Write(ctx context.Context, rec *Record) error {
 		return err
 	}
 	r := &kgo.Record{Topic: rec.Topic, Key: []byte(rec.Key), Value: rec.Value, Timestamp: rec.Time}
-	s.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+	// A record handed over is produced even if ctx ends now: the truth counts it.
+	s.cl.Produce(context.WithoutCancel(ctx), r, func(r *kgo.Record, err error) {
 		if err != nil {
 			s.mu.Lock()
 			if s.err == nil {
