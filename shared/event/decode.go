@@ -58,6 +58,9 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	}
 	st := &state{arena: make([]byte, 0, len(value))}
 	r := reader{o: o, st: st}
+	if k := dupKey(o); k != "" {
+		return nil, errorf(ReasonNotJSON, k, "duplicate key")
+	}
 	var e Event
 	switch {
 	case o.Get("event_type") != nil:
@@ -188,8 +191,8 @@ func (r *reader) numText(key string) (string, bool) {
 	r.st.num = v.MarshalTo(r.st.num[:0])
 	// The text is parsed, never kept (errors clip a copy of it).
 	s := unsafe.String(unsafe.SliceData(r.st.num), len(r.st.num))
-	if len(s) == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
-		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite number", clip(s)))
+	if !isJSONNumber(s) {
+		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite JSON number", clip(s)))
 		return "", false
 	}
 	return s, true
@@ -330,6 +333,10 @@ func (r *reader) object(key string) *fastjson.Object {
 		r.wrong(key, "object", v)
 		return nil
 	}
+	if k := dupKey(o); k != "" {
+		r.fail(errorf(ReasonNotJSON, r.path(key)+"."+k, "duplicate key"))
+		return nil
+	}
 	return o
 }
 
@@ -393,6 +400,10 @@ func (r *reader) items(key string, names itemNames) []Item {
 			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
 			return nil
 		}
+		if k := dupKey(o); k != "" {
+			r.fail(errorf(ReasonNotJSON, p+"."+k, "duplicate key"))
+			return nil
+		}
 		s := reader{o: o, prefix: p, st: r.st}
 		items[i].ProductID = s.str(names.product)
 		items[i].Quantity = s.reqInt("quantity")
@@ -452,4 +463,69 @@ func itemPath(base string, i int) string {
 		return itemPaths[i]
 	}
 	return base + "[" + itoa(i) + "]"
+}
+
+// dupKey returns a key that occurs twice in o, or "". Readers that take the
+// first or the last of two equal keys would otherwise see different events.
+func dupKey(o *fastjson.Object) string {
+	var buf [32]string
+	keys := buf[:0]
+	dup := ""
+	o.Visit(func(k []byte, _ *fastjson.Value) {
+		if dup != "" {
+			return
+		}
+		ks := unsafe.String(unsafe.SliceData(k), len(k))
+		for _, x := range keys {
+			if x == ks {
+				dup = string(k)
+				return
+			}
+		}
+		keys = append(keys, ks)
+	})
+	return dup
+}
+
+// isJSONNumber reports whether s follows the JSON number grammar:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
 }

@@ -358,9 +358,6 @@ func (it *Item) validate(i int, needPrice bool) *Error {
 	if err := checkID(p+".product_id", it.ProductID, true); err != nil {
 		return err
 	}
-	if it.Quantity == 0 {
-		return missing(p + ".quantity")
-	}
 	if err := checkRange(p+".quantity", it.Quantity, 1, MaxQuantity); err != nil {
 		return err
 	}
@@ -518,7 +515,11 @@ func (e *DeadLetter) Validate() error {
 	}
 	var coords *Error
 	if e.Partition < 0 || e.Offset < 0 {
-		coords = errorf(ReasonInvalidValue, "offset", "partition and offset must be >= 0")
+		field := "offset"
+		if e.Partition < 0 {
+			field = "partition"
+		}
+		coords = errorf(ReasonInvalidValue, field, "partition and offset must be >= 0")
 	}
 	return first(e.Envelope.validate(TypeDeadLetter), checkID("function", e.Function, true), reason,
 		checkText("error", e.Error, 4096, true, true), checkText("topic", e.Topic, 249, true, false), coords)

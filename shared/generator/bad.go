@@ -154,6 +154,6 @@ func (g *Generator) badRecord() Record {
 	if k.kind == "malformed_json" {
 		value = value[:1+g.r.IntN(len(value)-1)]
 	}
-	return Record{Topic: base.Meta().EventType.Topic(), Key: base.Key(), Value: value, Time: g.eventTime(),
+	return Record{Topic: base.Meta().EventType.Topic(), Key: base.Key(), Value: value, Time: g.eventTime(), view: base,
 		Bad: &BadRecord{Topic: base.Meta().EventType.Topic(), Key: base.Key(), Kind: k.kind, Reason: k.reason}}
 }

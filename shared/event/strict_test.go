@@ -1,0 +1,42 @@
+package event_test
+
+import (
+	"testing"
+
+	"github.com/shopstream/shopstream/shared/event"
+)
+
+// TestStrictJSON: inputs other JSON readers would read differently are refused.
+func TestStrictJSON(t *testing.T) {
+	t.Parallel()
+	const head = `{"event_id":"e-1","event_type":"add_to_cart","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","user_id":"u-1","product_id":"p-1",`
+	for _, tc := range []struct {
+		doc    string
+		reason event.Reason
+		field  string
+	}{
+		{head + `"quantity":1,"quantity":500}`, event.ReasonNotJSON, "quantity"},
+		{`{"event_id":"e-1","event_id":"e-2"}`, event.ReasonNotJSON, "event_id"},
+		{head + `"quantity":01}`, event.ReasonInvalidValue, "quantity"},
+		{head + `"quantity":1.}`, event.ReasonInvalidValue, "quantity"},
+		{head + `"quantity":-}`, event.ReasonNotJSON, ""},
+		{head + `"quantity":1e}`, event.ReasonInvalidValue, "quantity"},
+		{head + `"quantity":1,"location":{"city":"A","city":"B"}}`, event.ReasonNotJSON, "location.city"},
+	} {
+		_, err := event.Decode([]byte(tc.doc), event.Source{})
+		var e *event.Error
+		if err == nil {
+			t.Errorf("%s: accepted", tc.doc)
+			continue
+		}
+		e = err.(*event.Error)
+		if e.Reason != tc.reason || e.Field != tc.field {
+			t.Errorf("%s: got %s on %q, want %s on %q (%v)", tc.doc, e.Reason, e.Field, tc.reason, tc.field, err)
+		}
+	}
+	for _, ok := range []string{head + `"quantity":1}`, head + `"quantity":1e0}`, head + `"quantity":2.0}`} {
+		if _, err := event.Decode([]byte(ok), event.Source{}); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
