@@ -40,8 +40,12 @@ func Decode(value []byte, src Source) (Event, error) { return defaultDecoder.Dec
 // Decode parses, maps and validates one record value. The error, when not
 // nil, is an *Error whose Reason says what was wrong.
 func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
-	if len(value) > MaxRecordBytes {
-		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), MaxRecordBytes)
+	limit := MaxRecordBytes
+	if src.Topic == TopicDeadLetters {
+		limit = MaxDeadLetterBytes
+	}
+	if len(value) > limit {
+		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), limit)
 	}
 	if len(bytes.TrimSpace(value)) == 0 {
 		return nil, errorf(ReasonNotJSON, "", "empty value")

@@ -40,3 +40,31 @@ func TestStrictJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadLetterOfOversizedRecord: a dead letter carrying an oversized
+// record is itself larger than any event, and still readable from the
+// dead-letter topic.
+func TestDeadLetterOfOversizedRecord(t *testing.T) {
+	t.Parallel()
+	dl := event.New(event.TypeDeadLetter).(*event.DeadLetter)
+	dl.EventID, dl.OccurredAt = "dl-1", event.MinTime.AddDate(26, 0, 0)
+	dl.Function, dl.Reason, dl.Error, dl.Topic = "lake", event.ReasonOversized, "oversized: record is 100000 bytes", "user_events"
+	dl.RecordValue = make([]byte, 100_000)
+	b, err := event.AppendJSON(nil, dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) <= event.MaxRecordBytes {
+		t.Fatalf("letter is only %d bytes", len(b))
+	}
+	if _, err := event.Decode(b, event.Source{Topic: event.TopicUserEvents}); event.ReasonOf(err) != event.ReasonOversized {
+		t.Fatalf("on an event topic: %v, want oversized", err)
+	}
+	got, err := event.Decode(b, event.Source{Topic: event.TopicDeadLetters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.(*event.DeadLetter).RecordValue) != 100_000 {
+		t.Fatal("record value lost")
+	}
+}

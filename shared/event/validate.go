@@ -11,16 +11,20 @@ import (
 // Field limits.
 const (
 	MaxRecordBytes = 64 << 10 // a record value larger than this is oversized
-	MaxIDLen       = 128
-	MaxNameLen     = 64
-	MaxURLLen      = 2048
-	MaxQueryLen    = 512
-	MaxTextLen     = 4000 // feedback text
-	MaxShortText   = 256
-	MaxItems       = 500
-	MaxQuantity    = 10_000        // units of one product in a cart or order line
-	MaxStockMove   = 1_000_000     // units in one restock, shipment or adjustment
-	MaxStockLevel  = 1_000_000_000 // units counted on hand
+	// MaxDeadLetterBytes bounds records read from the dead-letter topic: a
+	// dead letter carries a refused record (which may itself be oversized)
+	// base64-encoded, so it may be larger than any event.
+	MaxDeadLetterBytes = 2 << 20
+	MaxIDLen           = 128
+	MaxNameLen         = 64
+	MaxURLLen          = 2048
+	MaxQueryLen        = 512
+	MaxTextLen         = 4000 // feedback text
+	MaxShortText       = 256
+	MaxItems           = 500
+	MaxQuantity        = 10_000        // units of one product in a cart or order line
+	MaxStockMove       = 1_000_000     // units in one restock, shipment or adjustment
+	MaxStockLevel      = 1_000_000_000 // units counted on hand
 )
 
 // Enumerations.
