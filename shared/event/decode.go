@@ -1,12 +1,13 @@
 package event
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"math"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -26,7 +27,7 @@ type Source struct {
 // canonical shape and every producer shape listed in Shapes. A Decoder is safe
 // for concurrent use; the zero value is ready to use.
 type Decoder struct {
-	pool fastjson.ParserPool
+	pool sync.Pool // of *scratch
 }
 
 // NewDecoder returns a Decoder.
@@ -47,11 +48,15 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if len(value) > limit {
 		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), limit)
 	}
-	if len(bytes.TrimSpace(value)) == 0 {
+	if blank(value) {
 		return nil, errorf(ReasonNotJSON, "", "empty value")
 	}
-	p := d.pool.Get()
-	defer d.pool.Put(p)
+	sc, _ := d.pool.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer d.pool.Put(sc)
+	p := &sc.parser
 	v, err := p.ParseBytes(value)
 	if err != nil {
 		return nil, errorf(ReasonNotJSON, "", "%s", clip(err.Error()))
@@ -60,16 +65,19 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if err != nil {
 		return nil, errorf(ReasonNotJSON, "", "top level is %s, want an object", v.Type())
 	}
-	st := &state{arena: make([]byte, 0, len(value))}
+	st := &sc.state
+	*st = state{arena: make([]byte, 0, len(value)), num: st.num[:0], members: st.members[:0]}
+	st.members = st.members[:0]
 	r := reader{o: o, st: st}
-	if k := dupKey(o); k != "" {
-		return nil, errorf(ReasonNotJSON, k, "duplicate key")
+	r.load()
+	if st.err != nil {
+		return nil, st.err
 	}
 	var e Event
 	switch {
-	case o.Get("event_type") != nil:
+	case r.lookup("event_type") != nil:
 		e = r.canonical()
-	case o.Get("eventType") != nil || o.Get("eventId") != nil:
+	case r.lookup("eventType") != nil || r.lookup("eventId") != nil:
 		e = r.camel()
 	default:
 		e = r.snake()
@@ -110,14 +118,21 @@ func deriveID(src Source, value []byte) string {
 // objects share the state of the record's reader.
 type reader struct {
 	o      *fastjson.Object
+	kv     []member // the object's members, in order
 	prefix string
 	st     *state
 }
 
+type member struct {
+	k string
+	v *fastjson.Value
+}
+
 // state is shared by the readers of one record.
 type state struct {
-	err *Error // the first error
-	num []byte // scratch for number text
+	err     *Error   // the first error
+	num     []byte   // scratch for number text
+	members []member // backing store of every reader's kv
 	// arena holds the bytes of every string field of the record, so that one
 	// allocation backs them all. It never grows beyond its capacity (the
 	// record's length, which unescaped strings cannot exceed), so the
@@ -152,16 +167,61 @@ func (r *reader) path(key string) string {
 }
 
 func (r *reader) sub(o *fastjson.Object, prefix string) reader {
-	return reader{o: o, prefix: prefix, st: r.st}
+	s := reader{o: o, prefix: prefix, st: r.st}
+	s.load()
+	return s
 }
 
 // get returns the value of key, or nil when it is absent or null.
 func (r *reader) get(key string) *fastjson.Value {
-	v := r.o.Get(key)
+	v := r.lookup(key)
 	if v == nil || v.Type() == fastjson.TypeNull {
 		return nil
 	}
 	return v
+}
+
+// lookup returns the value of key, or nil when it is absent.
+func (r *reader) lookup(key string) *fastjson.Value {
+	for i := range r.kv {
+		if r.kv[i].k == key {
+			return r.kv[i].v
+		}
+	}
+	return nil
+}
+
+// load lists the object's members once and refuses duplicate keys: readers
+// that take the first or the last of two equal keys would otherwise see
+// different events. A 64-bit filter on each key's length and end bytes
+// keeps the common case linear; only keys that share a filter bit are compared.
+func (r *reader) load() {
+	st := r.st
+	start := len(st.members)
+	var seen uint64
+	collide := false
+	r.o.Visit(func(k []byte, v *fastjson.Value) {
+		st.members = append(st.members, member{k: unsafe.String(unsafe.SliceData(k), len(k)), v: v})
+		var h uint
+		if len(k) > 0 {
+			h = uint(len(k))*7 + uint(k[0])*3 + uint(k[len(k)-1])
+		}
+		bit := uint64(1) << (h & 63)
+		collide = collide || seen&bit != 0
+		seen |= bit
+	})
+	r.kv = st.members[start:len(st.members):len(st.members)]
+	if !collide {
+		return
+	}
+	for i := 1; i < len(r.kv); i++ {
+		for j := 0; j < i; j++ {
+			if r.kv[i].k == r.kv[j].k {
+				r.fail(errorf(ReasonNotJSON, r.path(strings.Clone(r.kv[i].k)), "duplicate key"))
+				return
+			}
+		}
+	}
 }
 
 func (r *reader) has(key string) bool { return r.get(key) != nil }
@@ -337,10 +397,6 @@ func (r *reader) object(key string) *fastjson.Object {
 		r.wrong(key, "object", v)
 		return nil
 	}
-	if k := dupKey(o); k != "" {
-		r.fail(errorf(ReasonNotJSON, r.path(key)+"."+k, "duplicate key"))
-		return nil
-	}
 	return o
 }
 
@@ -404,11 +460,7 @@ func (r *reader) items(key string, names itemNames) []Item {
 			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
 			return nil
 		}
-		if k := dupKey(o); k != "" {
-			r.fail(errorf(ReasonNotJSON, p+"."+k, "duplicate key"))
-			return nil
-		}
-		s := reader{o: o, prefix: p, st: r.st}
+		s := r.sub(o, p)
 		items[i].ProductID = s.str(names.product)
 		items[i].Quantity = s.reqInt("quantity")
 		items[i].Price, _ = s.money("price")
@@ -469,26 +521,21 @@ func itemPath(base string, i int) string {
 	return base + "[" + itoa(i) + "]"
 }
 
-// dupKey returns a key that occurs twice in o, or "". Readers that take the
-// first or the last of two equal keys would otherwise see different events.
-func dupKey(o *fastjson.Object) string {
-	var buf [32]string
-	keys := buf[:0]
-	dup := ""
-	o.Visit(func(k []byte, _ *fastjson.Value) {
-		if dup != "" {
-			return
+// scratch is what one Decode call borrows from the pool: the parser and the
+// reader state. Nothing decoded points into it (strings live in the arena).
+type scratch struct {
+	parser fastjson.Parser
+	state  state
+}
+
+// blank reports whether b holds only JSON whitespace.
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
 		}
-		ks := unsafe.String(unsafe.SliceData(k), len(k))
-		for _, x := range keys {
-			if x == ks {
-				dup = string(k)
-				return
-			}
-		}
-		keys = append(keys, ks)
-	})
-	return dup
+	}
+	return true
 }
 
 // isJSONNumber reports whether s follows the JSON number grammar:

@@ -183,24 +183,43 @@ func (l *Location) validate(field string) *Error {
 	if l == nil {
 		return nil
 	}
+	return under(field, l.check())
+}
+
+// check validates l, naming fields relative to the location.
+func (l *Location) check() *Error {
 	if l.Country != "" && !(len(l.Country) == 2 && isUpper(l.Country[0]) && isUpper(l.Country[1])) {
-		return errorf(ReasonInvalidValue, field+".country", "%q is not an ISO 3166-1 alpha-2 code", clip(l.Country))
+		return errorf(ReasonInvalidValue, "country", "%q is not an ISO 3166-1 alpha-2 code", clip(l.Country))
 	}
-	if err := checkText(field+".city", l.City, MaxShortText, false, false); err != nil {
+	if err := checkText("city", l.City, MaxShortText, false, false); err != nil {
 		return err
 	}
 	if (l.Lat == nil) != (l.Lon == nil) {
-		return errorf(ReasonInvalidValue, field, "lat and lon must come together")
+		return errorf(ReasonInvalidValue, "", "lat and lon must come together")
 	}
 	if l.Lat != nil {
-		if err := checkFloat(field+".lat", *l.Lat, -90, 90); err != nil {
+		if err := checkFloat("lat", *l.Lat, -90, 90); err != nil {
 			return err
 		}
-		if err := checkFloat(field+".lon", *l.Lon, -180, 180); err != nil {
+		if err := checkFloat("lon", *l.Lon, -180, 180); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// under places err's field under prefix ("city" under "location" is
+// "location.city"); the path is built only when there is an error.
+func under(prefix string, err *Error) *Error {
+	if err == nil {
+		return nil
+	}
+	if err.Field == "" {
+		err.Field = prefix
+	} else {
+		err.Field = prefix + "." + err.Field
+	}
+	return err
 }
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
@@ -358,17 +377,16 @@ func (o *Order) validate(origin Origin, needItems, needAmount, needPayment bool)
 }
 
 func (it *Item) validate(i int, needPrice bool) *Error {
-	p := "items[" + itoa(i) + "]"
-	if err := checkID(p+".product_id", it.ProductID, true); err != nil {
-		return err
+	err := firstErr(
+		checkID("product_id", it.ProductID, true),
+		checkRange("quantity", it.Quantity, 1, MaxQuantity),
+		checkMoney("price", it.Price),
+		checkText("category", it.Category, MaxNameLen, false, false),
+	)
+	if err == nil {
+		return nil
 	}
-	if err := checkRange(p+".quantity", it.Quantity, 1, MaxQuantity); err != nil {
-		return err
-	}
-	if err := checkMoney(p+".price", it.Price); err != nil {
-		return err
-	}
-	return checkText(p+".category", it.Category, MaxNameLen, false, false)
+	return under("items["+itoa(i)+"]", err)
 }
 
 func itoa(i int) string {
