@@ -2,6 +2,7 @@ package event_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shopstream/shopstream/shared/event"
 )
@@ -66,5 +67,36 @@ func TestDeadLetterOfOversizedRecord(t *testing.T) {
 	}
 	if len(got.(*event.DeadLetter).RecordValue) != 100_000 {
 		t.Fatal("record value lost")
+	}
+}
+
+// TestParseTimeFastPath holds the fast timestamp parser to time.Parse.
+func TestParseTimeFastPath(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		"2026-01-01T00:00:00Z", "2026-01-01T00:00:00.1Z", "2026-01-01T00:00:00.123Z", "2026-12-31T23:59:59.999999999Z",
+		"2024-02-29T12:00:00Z", "2026-02-29T12:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z",
+		"2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1234567890Z", "2026-01-01T00:00:00+01:00", "2026-01-01 00:00:00Z",
+		"2026-01-01T00:00:60Z", "0000-01-01T00:00:00Z", "2026-1-01T00:00:00Z", "2026-01-01T00:00:00.12a4Z",
+	} {
+		doc := `{"event_id":"e-1","event_type":"search","schema_version":1,"occurred_at":"` + s + `","user_id":"u-1","query":"q"}`
+		e, err := event.Decode([]byte(doc), event.Source{})
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		if werr != nil {
+			if err == nil {
+				t.Errorf("%s: accepted, time.Parse refuses it", s)
+			}
+			continue
+		}
+		if want.Before(event.MinTime) {
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if got := e.Meta().OccurredAt; !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("%s: got %v, want %v", s, got, want.UTC())
+		}
 	}
 }
