@@ -38,10 +38,9 @@ bench: ## run the benchmarks, one core, with their baselines and targets
 build: ## build the shopstream command into bin/
 	$(GO) build -o bin/shopstream ./cmd/shopstream
 
-dev: ## run live traffic into $(RUN_DIR)/ (events.jsonl, truth.json) until Ctrl-C
-	@mkdir -p $(RUN_DIR)
-	$(GO) run ./cmd/shopstream generate --start now --rate 200 --legacy-share 0.1 \
-	  --out $(RUN_DIR)/events.jsonl --truth $(RUN_DIR)/truth.json
+dev: ## install what is missing, then run the whole pipeline locally until Ctrl-C
+	scripts/install-tools
+	$(GO) run ./cmd/shopstream dev --rate 500 $(DEV_FLAGS)
 
 generate: ## the reference run: 200,000 records with seed 7 into /tmp
 	$(GO) run ./cmd/shopstream generate --count 200000 --seed 7 --out /tmp/e.jsonl --truth /tmp/t.json

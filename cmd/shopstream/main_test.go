@@ -14,8 +14,13 @@ import (
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runCLIContext(t, context.Background(), args...)
+}
+
+func runCLIContext(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), args, &out, &errb)
+	err := run(ctx, args, &out, &errb)
 	code = exitCode(err, &errb)
 	return out.String(), errb.String(), code
 }

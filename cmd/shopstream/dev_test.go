@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDevDrainsAndStops runs the whole local pipeline on generated traffic,
+// verifies it against the ground truth, and checks that no process it
+// started is left.
+func TestDevDrainsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	stdout, stderr, code := runCLIContext(t, ctx, "dev", "--data-dir", filepath.Join(dir, "run"), "--events", "20000",
+		"--seed", "3", "--exit-when-drained", "--verify", "--report", report)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "verify: the final state equals the ground truth") {
+		t.Fatalf("no verification line:\n%s", stdout)
+	}
+	var rep devReport
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Events.Produced != 20000 || rep.Verified == nil || !*rep.Verified || rep.Events.Bad == 0 {
+		t.Fatalf("report: %s", b)
+	}
+	if len(rep.Functions) != len(pipeline) {
+		t.Fatalf("report has %d functions, the pipeline %d", len(rep.Functions), len(pipeline))
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Fatalf("processes left running: %v", kids)
+	}
+}
+
+// children lists the live child processes of this test binary.
+func children(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strconv.Itoa(os.Getpid())
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == self && f[0] != "Z" {
+			out = append(out, e.Name()+" "+s[:i+1])
+		}
+	}
+	return out
+}
+
+func TestDevUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"dev", "--exit-when-drained"},
+		{"dev", "--kafka-addr", "0.0.0.0:9092"},
+		{"dev", "--events", "-1"},
+		{"dev", "extra"},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code != 2 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and a message", args, code, stderr)
+		}
+	}
+}
