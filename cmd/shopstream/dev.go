@@ -47,6 +47,7 @@ type devOptions struct {
 	verify          bool
 	keep            bool
 	quiet           bool
+	binary          bool
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,6 +69,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.verify, "verify", false, "compare the final state with the generator's ground truth; exit 1 on any difference")
 	fs.BoolVar(&o.keep, "keep", false, "when done, keep the services running and print how to connect, until Ctrl-C")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view or progress lines")
+	fs.BoolVar(&o.binary, "binary", false, "run each function's real bootstrap binary under a local Lambda Runtime API instead of in process")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: shopstream dev [flags]")
 		fmt.Fprintln(stderr)
@@ -172,7 +174,7 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 	defer wg.Wait()
 	var mappings []*devMappingState
 	for _, f := range pipeline {
-		m, err := startFunction(runCtx, f, env, brokers, o.dataDir, &wg)
+		m, err := startFunction(runCtx, f, env, brokers, o.dataDir, o.binary, &wg)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}
@@ -542,26 +544,35 @@ func devMapping(f pipelineFunction, brokers []string) esm.Config {
 }
 
 func startFunction(ctx context.Context, f pipelineFunction, env *devEnv, brokers []string, dataDir string,
-	wg *sync.WaitGroup) (*devMappingState, error) {
+	binary bool, wg *sync.WaitGroup) (*devMappingState, error) {
 	if f.Setup != nil {
 		if err := f.Setup(ctx, env); err != nil {
 			return nil, fmt.Errorf("setup: %w", err)
 		}
 	}
-	h, err := f.Handler(ctx, env)
+	logs, err := os.Create(filepath.Join(dataDir, f.Name+".log"))
 	if err != nil {
-		return nil, fmt.Errorf("build handler: %w", err)
+		return nil, err
+	}
+	inv, closeInv, err := functionInvoker(ctx, f, env, dataDir, binary, time.Minute, logs)
+	if err != nil {
+		logs.Close()
+		return nil, err
 	}
 	cfg := devMapping(f, brokers)
 	cfg.OnFailure = esm.NewKafkaDestination(env.Kafka, failureTopic)
-	m, err := esm.New(cfg, esm.NewHandlerInvoker(h), esm.WithLogger(env.Logger.With("function", f.Name)))
+	m, err := esm.New(cfg, inv, esm.WithLogger(env.Logger.With("function", f.Name)))
 	if err != nil {
+		closeInv()
+		logs.Close()
 		return nil, err
 	}
 	st := &devMappingState{fn: f, mapping: m}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer logs.Close()
+		defer closeInv()
 		if err := m.Run(ctx); err != nil && ctx.Err() == nil {
 			st.mu.Lock()
 			st.err = err

@@ -91,3 +91,36 @@ func TestDevUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDevBinary runs the pipeline with the function's real bootstrap binary
+// under the local Runtime API: the same verification must hold.
+func TestDevBinary(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	stdout, stderr, code := runCLIContext(t, ctx, "dev", "--data-dir", filepath.Join(dir, "run"), "--events", "5000",
+		"--seed", "4", "--exit-when-drained", "--verify", "--binary", "--quiet")
+	if code != 0 || !strings.Contains(stdout, "equals the ground truth") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Fatalf("processes left running: %v", kids)
+	}
+}
+
+func TestInvoke(t *testing.T) {
+	for _, binary := range []bool{false, true} {
+		args := []string{"invoke", "checkfn", "--event", "../../events/payloads/transactions.json",
+			"--data-dir", filepath.Join(t.TempDir(), "run")}
+		if binary {
+			args = append(args, "--binary")
+		}
+		stdout, stderr, code := runCLI(t, args...)
+		if code != 0 || !strings.Contains(stdout, `"batchItemFailures": []`) {
+			t.Fatalf("binary=%v: exit %d\nstdout:\n%s\nstderr:\n%s", binary, code, stdout, stderr)
+		}
+	}
+	if _, stderr, code := runCLI(t, "invoke", "nosuch", "--event", "x.json"); code != 2 || !strings.Contains(stderr, "checkfn") {
+		t.Fatalf("unknown function: exit %d, %s", code, stderr)
+	}
+}

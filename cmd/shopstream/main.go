@@ -27,6 +27,7 @@ type command struct {
 var commands = []command{
 	{"dev", "run the whole pipeline locally: services, event source mappings, functions, traffic", runDev},
 	{"generate", "generate realistic e-commerce traffic to Kafka or a file, with a ground truth", runGenerate},
+	{"invoke", "run one function once on a payload against local services, like sam local invoke", runInvoke},
 }
 
 func main() {

@@ -17,6 +17,9 @@ import (
 type pipelineFunction struct {
 	// Name is the function's name, as in functions/<Name>.
 	Name string
+	// Package is the function's main package, built as its bootstrap
+	// binary; default "./functions/<Name>".
+	Package string
 	// Topics are the topics its event source mappings consume.
 	Topics []string
 	// Tune adjusts the event source mapping (batch size, window, retries);
@@ -62,4 +65,11 @@ func functionNames() []string {
 		names[i] = f.Name
 	}
 	return names
+}
+
+func (f pipelineFunction) pkg() string {
+	if f.Package != "" {
+		return f.Package
+	}
+	return "./functions/" + f.Name
 }
