@@ -41,8 +41,11 @@ func (e *TransientError) Error() string {
 //	sleep:MS   sleep MS milliseconds, whatever the deadline
 //	log:TEXT   print TEXT on stdout and on stderr
 //	spawn      start a child process that sleeps, and print its pid
+//	exit-once:PATH  exit the process with status 3 unless PATH exists; create it first
 //
-// Any other value is processed successfully.
+// Any other value is processed successfully. When KAFKAFN_DONE_FILE is set,
+// a batch that succeeds appends "topic-partition@offset" for each of its
+// records to that file, so a test can see what was processed, and how often.
 func Handle(ctx context.Context, ev events.KafkaEvent) (kafkabatch.Response, error) {
 	var resp kafkabatch.Response
 	for _, key := range slices.Sorted(maps.Keys(ev.Records)) {
@@ -64,6 +67,13 @@ func Handle(ctx context.Context, ev events.KafkaEvent) (kafkabatch.Response, err
 				panic(fmt.Sprintf("poison record at %s@%d", partition, rec.Offset))
 			case "exit":
 				os.Exit(3)
+			case "exit-once":
+				if _, err := os.Stat(arg); err != nil {
+					if f, err := os.Create(arg); err == nil {
+						f.Close()
+					}
+					os.Exit(3)
+				}
 			case "sleep":
 				ms, _ := strconv.Atoi(arg)
 				time.Sleep(time.Duration(ms) * time.Millisecond)
@@ -82,6 +92,25 @@ func Handle(ctx context.Context, ev events.KafkaEvent) (kafkabatch.Response, err
 				}
 				fmt.Printf("kafkafn child pid=%d\n", child.Process.Pid)
 			}
+		}
+	}
+	if path := os.Getenv("KAFKAFN_DONE_FILE"); path != "" {
+		var b strings.Builder
+		for _, key := range slices.Sorted(maps.Keys(ev.Records)) {
+			for _, rec := range ev.Records[key] {
+				fmt.Fprintf(&b, "%s-%d@%d\n", rec.Topic, rec.Partition, rec.Offset)
+			}
+		}
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return kafkabatch.Response{}, err
+		}
+		_, werr := f.WriteString(b.String())
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return kafkabatch.Response{}, werr
 		}
 	}
 	return resp, nil
