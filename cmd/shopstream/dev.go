@@ -24,12 +24,8 @@ import (
 	"github.com/shopstream/shopstream/shared/generator"
 )
 
-// Topics of the local pipeline: what producers write, what functions derive,
-// and where event source mappings put what they give up on.
-var (
-	derivedTopics = []string{event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicDeadLetters}
-	failureTopic  = "esm_failures"
-)
+// derivedTopics are the topics functions write to.
+var derivedTopics = []string{event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicDeadLetters}
 
 type devOptions struct {
 	dataDir         string
@@ -54,7 +50,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var o devOptions
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.dataDir, "data-dir", filepath.Join(".shopstream", "run"), "run `directory`: service data, logs, on-failure records")
+	fs.StringVar(&o.dataDir, "data-dir", filepath.Join(".shopstream", "run"), "run `directory`: service data and logs, function logs, on-failure records (failures/FUNCTION/)")
 	fs.StringVar(&o.brokers, "brokers", "", "use this Kafka cluster (`host:port,...`) instead of the in-process broker")
 	fs.StringVar(&o.kafkaAddr, "kafka-addr", "127.0.0.1:0", "listen address of the in-process Kafka broker (loopback only; port 0 picks a free one)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "use this PostgreSQL server (`URL`) instead of a private cluster")
@@ -133,7 +129,6 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 
 	say("shopstream dev: starting Kafka, DynamoDB Local, S3 and PostgreSQL (logs in %s)", o.dataDir)
 	topics := append(append([]string{}, generator.InputTopics...), derivedTopics...)
-	topics = append(topics, failureTopic)
 	cfg := devstack.Config{
 		RunDir:      o.dataDir,
 		Logger:      logger,
@@ -560,7 +555,7 @@ func startFunction(ctx context.Context, f pipelineFunction, env *devEnv, brokers
 		return nil, err
 	}
 	cfg := devMapping(f, brokers)
-	cfg.OnFailure = esm.NewKafkaDestination(env.Kafka, failureTopic)
+	cfg.OnFailure = esm.NewDirDestination(filepath.Join(dataDir, "failures", f.Name))
 	m, err := esm.New(cfg, inv, esm.WithLogger(env.Logger.With("function", f.Name)))
 	if err != nil {
 		closeInv()

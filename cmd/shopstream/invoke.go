@@ -72,7 +72,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	stack, err := devstack.Start(ctx, devstack.Config{RunDir: *dataDir, Logger: logger,
-		Kafka: devstack.KafkaConfig{Topics: append([]string{failureTopic}, derivedTopics...), Logger: logger}})
+		Kafka: devstack.KafkaConfig{Topics: derivedTopics, Logger: logger}})
 	if err != nil {
 		return err
 	}
