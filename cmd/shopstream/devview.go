@@ -39,7 +39,7 @@ func renderView(w io.Writer, s devSnapshot) {
 	fmt.Fprintf(&b, "shopstream dev  %s  generator %s: %s records (%s bad), %s/s\n\n",
 		s.Elapsed.Round(time.Second), s.Generator, count(s.Produced), count(s.Bad), count(int64(s.ProduceRS)))
 	if len(s.Functions) == 0 {
-		b.WriteString("  no functions are wired in yet: events are produced to Kafka only\n")
+		b.WriteString("  no functions are wired in: events are produced to Kafka only\n")
 	} else {
 		fmt.Fprintf(&b, "  %-16s %10s %8s %10s %8s %8s %8s %9s %10s\n",
 			"FUNCTION", "RECORDS", "REC/S", "BATCHES", "DLQ", "RETRIES", "ERRORS", "FAILED", "LAG")

@@ -45,6 +45,9 @@ func BadKinds() map[string]event.Reason {
 	return m
 }
 
+// longText is the text of oversized records, sliced to the size wanted.
+var longText = strings.Repeat("a", event.MaxRecordBytes+41<<10)
+
 var hostileIDs = []string{
 	"'; DROP TABLE stock;--",
 	"<script>alert(1)</script>",
@@ -112,7 +115,7 @@ func (g *Generator) badRecord() Record {
 		}
 	case "oversized":
 		n := event.MaxRecordBytes + 1 + g.r.IntN(40<<10)
-		base = &event.Search{Envelope: env(event.TypeSearch), Activity: act, Query: strings.Repeat("a", n)}
+		base = &event.Search{Envelope: env(event.TypeSearch), Activity: act, Query: longText[:n]}
 	case "hostile_id":
 		id := hostileIDs[g.r.IntN(len(hostileIDs))]
 		base = addToCart()
