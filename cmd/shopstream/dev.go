@@ -44,6 +44,7 @@ type devOptions struct {
 	keep            bool
 	quiet           bool
 	binary          bool
+	lambdaEndpoint  string
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +66,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.verify, "verify", false, "compare the final state with the generator's ground truth; exit 1 on any difference")
 	fs.BoolVar(&o.keep, "keep", false, "when done, keep the services running and print how to connect, until Ctrl-C")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view or progress lines")
+	fs.StringVar(&o.lambdaEndpoint, "lambda-endpoint", "", "invoke the functions deployed behind this Lambda Invoke API `URL` (LocalStack: http://localhost:4566) instead of running them here")
 	fs.BoolVar(&o.binary, "binary", false, "run each function's real bootstrap binary under a local Lambda Runtime API instead of in process")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: shopstream dev [flags]")
@@ -169,7 +171,7 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 	defer wg.Wait()
 	var mappings []*devMappingState
 	for _, f := range pipeline {
-		m, err := startFunction(runCtx, f, env, brokers, o.dataDir, o.binary, &wg)
+		m, err := startFunction(runCtx, f, env, brokers, o.dataDir, invokeMode{Binary: o.binary, LambdaEndpoint: o.lambdaEndpoint}, &wg)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}
@@ -539,7 +541,7 @@ func devMapping(f pipelineFunction, brokers []string) esm.Config {
 }
 
 func startFunction(ctx context.Context, f pipelineFunction, env *devEnv, brokers []string, dataDir string,
-	binary bool, wg *sync.WaitGroup) (*devMappingState, error) {
+	mode invokeMode, wg *sync.WaitGroup) (*devMappingState, error) {
 	if f.Setup != nil {
 		if err := f.Setup(ctx, env); err != nil {
 			return nil, fmt.Errorf("setup: %w", err)
@@ -549,7 +551,7 @@ func startFunction(ctx context.Context, f pipelineFunction, env *devEnv, brokers
 	if err != nil {
 		return nil, err
 	}
-	inv, closeInv, err := functionInvoker(ctx, f, env, dataDir, binary, time.Minute, logs)
+	inv, closeInv, err := functionInvoker(ctx, f, env, dataDir, mode, time.Minute, logs)
 	if err != nil {
 		logs.Close()
 		return nil, err

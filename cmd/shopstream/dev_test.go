@@ -3,12 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/shopstream/shopstream/cmd/shopstream/testdata/checkfn/check"
+	"github.com/shopstream/shopstream/shared/devstack"
+	"github.com/shopstream/shopstream/shared/esm"
+	"github.com/shopstream/shopstream/shared/lambdaapi"
 )
 
 // TestDevDrainsAndStops runs the whole local pipeline on generated traffic,
@@ -122,5 +130,43 @@ func TestInvoke(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "invoke", "nosuch", "--event", "x.json"); code != 2 || !strings.Contains(stderr, "checkfn") {
 		t.Fatalf("unknown function: exit %d, %s", code, stderr)
+	}
+}
+
+// TestDevLambdaEndpoint points the event source mappings at a Lambda Invoke
+// API endpoint, as with LocalStack: the function behind it must see the same
+// traffic and the same verification must hold.
+func TestDevLambdaEndpoint(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "us-east-1")
+	port, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	h, err := check.Handler(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := lambdaapi.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Register(check.Name, esm.NewHandlerInvoker(h)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	stdout, stderr, code := runCLIContext(t, ctx, "dev", "--data-dir", filepath.Join(t.TempDir(), "run"), "--events", "5000",
+		"--seed", "5", "--exit-when-drained", "--verify", "--quiet", "--kafka-addr", addr, "--lambda-endpoint", srv.URL())
+	if code != 0 || !strings.Contains(stdout, "equals the ground truth") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

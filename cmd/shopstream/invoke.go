@@ -9,16 +9,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/shopstream/shopstream/shared/devstack"
 	"github.com/shopstream/shopstream/shared/esm"
+	"github.com/shopstream/shopstream/shared/lambdaapi"
 	"github.com/shopstream/shopstream/shared/lambdaruntime"
 )
 
@@ -27,6 +32,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	eventPath := fs.String("event", "", "the payload to invoke the function with (a `FILE` such as events/payloads/transactions.json)")
 	binary := fs.Bool("binary", false, "run the function's real bootstrap binary under a local Lambda Runtime API instead of in process")
+	endpoint := fs.String("lambda-endpoint", "", "invoke the function deployed behind this Lambda Invoke API `URL` (LocalStack: http://localhost:4566) instead")
 	dataDir := fs.String("data-dir", filepath.Join(".shopstream", "invoke"), "run `directory` of the local services")
 	timeout := fs.Duration("timeout", 60*time.Second, "the function's timeout")
 	fs.Usage = func() {
@@ -88,7 +94,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%s setup: %w", f.Name, err)
 		}
 	}
-	inv, closeInv, err := functionInvoker(ctx, f, env, *dataDir, *binary, *timeout, stderr)
+	inv, closeInv, err := functionInvoker(ctx, f, env, *dataDir, invokeMode{Binary: *binary, LambdaEndpoint: *endpoint}, *timeout, stderr)
 	if err != nil {
 		return err
 	}
@@ -114,11 +120,32 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// functionInvoker returns an invoker of f: its handler in process, or its
-// bootstrap binary, built from functions/<name>, under the local Runtime API.
-func functionInvoker(ctx context.Context, f pipelineFunction, env *devEnv, dataDir string, binary bool,
+// invokeMode says how a function is invoked.
+type invokeMode struct {
+	// Binary runs the function's bootstrap binary under the local Runtime API.
+	Binary bool
+	// LambdaEndpoint, when set, invokes the function deployed at this Lambda
+	// Invoke API endpoint (LocalStack, or a Server), by name.
+	LambdaEndpoint string
+}
+
+// functionInvoker returns an invoker of f: its handler in process, its
+// bootstrap binary under the local Runtime API, or the function of that
+// name behind a Lambda Invoke API endpoint.
+func functionInvoker(ctx context.Context, f pipelineFunction, env *devEnv, dataDir string, mode invokeMode,
 	timeout time.Duration, logs io.Writer) (esm.Invoker, func(), error) {
-	if !binary {
+	if mode.LambdaEndpoint != "" {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(envOr("AWS_REGION", "us-east-1")))
+		if err != nil {
+			return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+		}
+		client := lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+			o.BaseEndpoint = aws.String(mode.LambdaEndpoint)
+			o.HTTPClient = &http.Client{Timeout: timeout + 10*time.Second}
+		})
+		return lambdaapi.NewInvoker(client, f.Name), func() {}, nil
+	}
+	if !mode.Binary {
 		h, err := f.Handler(ctx, env)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s handler: %w", f.Name, err)
@@ -180,4 +207,12 @@ func moduleRoot(ctx context.Context) (string, error) {
 		return "", errors.New("not inside the shopstream module: run shopstream from its checkout to build function binaries")
 	}
 	return filepath.Dir(gomod), nil
+}
+
+// envOr returns the environment variable key, or def when it is unset.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
