@@ -1,0 +1,22 @@
+// Command infra is the shopstream CDK app: `cdk synth` and `cdk deploy` run it
+// (cdk.json: go run ./infra). It only builds the app; the platform package
+// composes the stack.
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/shopstream/shopstream/infra/platform"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	platform.NewStack(app, "Shopstream", &platform.StackProps{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("shopstream: real-time e-commerce event processing on MSK, Lambda, DynamoDB, Aurora and an S3 lake"),
+		},
+	})
+	app.Synth(nil)
+}

@@ -1,0 +1,72 @@
+// Package network is the VPC the functions and the Kafka cluster live in:
+// private subnets only, no NAT, and gateway endpoints for S3 and DynamoDB so
+// that traffic to them stays inside AWS's network.
+package network
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Props configure the network.
+type Props struct {
+	// MaxAzs is the number of availability zones; default 2. The stack stays
+	// environment-agnostic, so synth needs no lookup.
+	MaxAzs int
+}
+
+// Network is the VPC and what the functions need to reach from it.
+type Network struct {
+	constructs.Construct
+	Vpc awsec2.Vpc
+	// Functions is the security group of the Lambda functions; it allows
+	// all egress inside the VPC and no ingress.
+	Functions awsec2.SecurityGroup
+}
+
+// New builds the network.
+func New(scope constructs.Construct, id string, p Props) *Network {
+	c := constructs.NewConstruct(scope, &id)
+	azs := p.MaxAzs
+	if azs == 0 {
+		azs = 2
+	}
+	flowLogs := awslogs.NewLogGroup(c, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	vpc := awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
+		MaxAzs:      jsii.Number(float64(azs)),
+		NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+			Name:       jsii.String("Private"),
+			SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED,
+			CidrMask:   jsii.Number(20),
+		}},
+		FlowLogs: &map[string]*awsec2.FlowLogOptions{
+			"All": {
+				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+				TrafficType: awsec2.FlowLogTrafficType_REJECT,
+			},
+		},
+		GatewayEndpoints: &map[string]*awsec2.GatewayVpcEndpointOptions{
+			"S3":       {Service: awsec2.GatewayVpcEndpointAwsService_S3()},
+			"DynamoDB": {Service: awsec2.GatewayVpcEndpointAwsService_DYNAMODB()},
+		},
+		RestrictDefaultSecurityGroup: jsii.Bool(true),
+	})
+	sg := awsec2.NewSecurityGroup(c, jsii.String("Functions"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String("shopstream Lambda functions: no ingress"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	return &Network{Construct: c, Vpc: vpc, Functions: sg}
+}
+
+// PrivateSubnets selects the subnets functions and brokers are placed in.
+func PrivateSubnets() *awsec2.SubnetSelection {
+	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+}

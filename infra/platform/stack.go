@@ -1,0 +1,58 @@
+// Package platform composes the shopstream stack from one construct per
+// concern: network, Kafka, lake, alerts (and each function as it lands).
+package platform
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/shopstream/shopstream/infra/alerting"
+	"github.com/shopstream/shopstream/infra/lakestore"
+	"github.com/shopstream/shopstream/infra/network"
+	"github.com/shopstream/shopstream/infra/streaming"
+	"github.com/shopstream/shopstream/shared/event"
+)
+
+// StackProps configure the stack.
+type StackProps struct {
+	awscdk.StackProps
+	// Retain keeps stateful resources when the stack is deleted.
+	Retain bool
+}
+
+// Stack is the whole system.
+type Stack struct {
+	awscdk.Stack
+	Network *network.Network
+	Kafka   *streaming.Kafka
+	Lake    *lakestore.Lake
+	Alerts  *alerting.Alerts
+}
+
+// Topics are the Kafka topics and their partition counts: the input topics
+// scale with traffic; derived topics are small.
+var Topics = []streaming.Topic{
+	{Name: event.TopicUserEvents, Partitions: 12},
+	{Name: event.TopicTransactions, Partitions: 6},
+	{Name: event.TopicInventory, Partitions: 6},
+	{Name: event.TopicFeedback, Partitions: 3},
+	{Name: event.TopicFraudAlerts, Partitions: 3},
+	{Name: event.TopicInventoryAlerts, Partitions: 3},
+	{Name: event.TopicDeadLetters, Partitions: 3},
+}
+
+// NewStack builds the stack.
+func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
+	var sp awscdk.StackProps
+	if p != nil {
+		sp = p.StackProps
+	}
+	st := awscdk.NewStack(scope, jsii.String(id), &sp)
+	s := &Stack{Stack: st}
+	s.Network = network.New(st, "Network", network.Props{})
+	s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
+	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p != nil && p.Retain})
+	s.Alerts = alerting.New(st, "Alerts")
+	return s
+}

@@ -1,0 +1,124 @@
+package platform_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/shopstream/shopstream/infra/platform"
+)
+
+var template assertions.Template
+var nagErrors []string
+
+// TestMain synthesizes the stack once, with the cdk-nag AwsSolutions pack
+// applied, and closes the jsii runtime at the end.
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	app := awscdk.NewApp(nil)
+	st := platform.NewStack(app, "Test", nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	template = assertions.Template_FromStack(st.Stack, nil)
+	for _, kind := range []string{"Error", "Warning"} {
+		var msgs *[]*cxapi.SynthesisMessage
+		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		if kind == "Error" {
+			msgs = assertions.Annotations_FromStack(st.Stack).FindError(jsii.String("*"), match)
+		} else {
+			msgs = assertions.Annotations_FromStack(st.Stack).FindWarning(jsii.String("*"), match)
+		}
+		for _, msg := range *msgs {
+			nagErrors = append(nagErrors, kind+" "+*msg.Id+": "+strings.SplitN(jsiiString(msg.Entry.Data), "\n", 2)[0])
+		}
+	}
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+func jsiiString(v any) string {
+	if s, ok := v.(*string); ok && s != nil {
+		return *s
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return ""
+}
+
+// TestNag: the AwsSolutions pack finds nothing unsuppressed.
+func TestNag(t *testing.T) {
+	for _, e := range nagErrors {
+		t.Error(e)
+	}
+}
+
+func TestKafka(t *testing.T) {
+	template.ResourceCountIs(jsii.String("AWS::MSK::ServerlessCluster"), jsii.Number(1))
+	template.HasResourceProperties(jsii.String("AWS::MSK::ServerlessCluster"), map[string]any{
+		"ClientAuthentication": map[string]any{"Sasl": map[string]any{"Iam": map[string]any{"Enabled": true}}},
+	})
+	template.ResourceCountIs(jsii.String("AWS::MSK::Topic"), jsii.Number(float64(len(platform.Topics))))
+	for _, topic := range platform.Topics {
+		template.HasResourceProperties(jsii.String("AWS::MSK::Topic"), map[string]any{
+			"TopicName": topic.Name, "PartitionCount": topic.Partitions,
+		})
+	}
+	// Brokers admit Kafka over IAM (9098) from the functions' group only.
+	template.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+		"FromPort": 9098, "ToPort": 9098, "IpProtocol": "tcp",
+		"SourceSecurityGroupId": assertions.Match_AnyValue(),
+	})
+}
+
+func TestNetwork(t *testing.T) {
+	template.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
+	template.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
+	template.ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(2))
+	template.ResourceCountIs(jsii.String("AWS::EC2::FlowLog"), jsii.Number(1))
+}
+
+func TestLakeBucket(t *testing.T) {
+	template.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+			map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+		"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true,
+			"IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+		"LoggingConfiguration":    assertions.Match_ObjectLike(&map[string]any{"LogFilePrefix": "lake/"}),
+	})
+	// TLS only: a Deny on aws:SecureTransport false.
+	template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			"Action": "s3:*", "Principal": map[string]any{"AWS": "*"}, "Resource": assertions.Match_AnyValue(),
+		}})},
+	})
+}
+
+func TestAlerts(t *testing.T) {
+	template.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
+		"KmsMasterKeyId": assertions.Match_AnyValue(),
+	})
+}
+
+// TestNagRuns: the same pack flags a bucket that breaks its rules, so an
+// empty finding list above means compliance, not a pack that did not run.
+func TestNagRuns(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	st := awscdk.NewStack(app, jsii.String("Bad"), nil)
+	awss3.NewBucket(st, jsii.String("Open"), &awss3.BucketProps{})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
+	msgs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"),
+		assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-S1[:0]")))
+	if len(*msgs) == 0 {
+		t.Fatal("cdk-nag found nothing wrong with a bucket without access logs or TLS enforcement")
+	}
+}
