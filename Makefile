@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 RUN_DIR ?= .shopstream
 
-.PHONY: help test vet fmt-check fuzz bench dev generate build clean
+.PHONY: help test vet fmt-check fuzz bench dev generate build synth clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,8 +35,18 @@ fuzz: ## run every fuzzer for FUZZTIME each (default 30s)
 bench: ## run the benchmarks, one core, with their baselines and targets
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1 ./...
 
-build: ## build the shopstream command into bin/
+build: ## build the shopstream command into bin/, and each function as a Lambda bootstrap (linux/arm64) into bin/functions/NAME/
 	$(GO) build -o bin/shopstream ./cmd/shopstream
+	@for dir in functions/*/; do \
+	  name=$$(basename $$dir); [ -f $$dir/main.go ] || continue; \
+	  echo "build functions/$$name"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+	    -o bin/functions/$$name/bootstrap ./functions/$$name; \
+	done
+
+synth: ## synthesize the CDK app into cdk.out (offline) with the repo's CDK CLI
+	npm install --no-audit --no-fund
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
 
 dev: ## install what is missing, then run the whole pipeline locally until Ctrl-C
 	scripts/install-tools
@@ -46,4 +56,4 @@ generate: ## the reference run: 200,000 records with seed 7 into /tmp
 	$(GO) run ./cmd/shopstream generate --count 200000 --seed 7 --out /tmp/e.jsonl --truth /tmp/t.json
 
 clean: ## remove build and run outputs
-	rm -rf bin $(RUN_DIR)
+	rm -rf bin cdk.out $(RUN_DIR)
