@@ -40,6 +40,7 @@ type Processor struct {
 	decoder  *event.Decoder
 	partial  bool
 	logger   *slog.Logger
+	metrics  *emfWriter
 	now      func() time.Time
 }
 
@@ -304,6 +305,9 @@ func cause(failed []Outcome, sinkErr error) error {
 
 // log writes the batch's one log line. It never logs record values.
 func (p *Processor) log(ctx context.Context, st *Stats, err, sinkErr error) {
+	if p.metrics != nil {
+		p.metrics.write(p.function, st, p.now())
+	}
 	level := slog.LevelInfo
 	switch {
 	case err != nil:
