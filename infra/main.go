@@ -13,10 +13,16 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	// Context: shopstream:target=localstack builds the LocalStack variant;
+	// shopstream:retain=true keeps stateful resources on stack deletion.
+	target, _ := app.Node().TryGetContext(jsii.String("shopstream:target")).(string)
+	retain, _ := app.Node().TryGetContext(jsii.String("shopstream:retain")).(string)
 	platform.NewStack(app, "Shopstream", &platform.StackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("shopstream: real-time e-commerce event processing on MSK, Lambda, DynamoDB, Aurora and an S3 lake"),
 		},
+		LocalStack: target == "localstack",
+		Retain:     retain == "true",
 	})
 	app.Synth(nil)
 }

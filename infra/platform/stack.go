@@ -19,6 +19,11 @@ type StackProps struct {
 	awscdk.StackProps
 	// Retain keeps stateful resources when the stack is deleted.
 	Retain bool
+	// LocalStack builds the stack for LocalStack (`cdklocal deploy -c
+	// shopstream:target=localstack`): no VPC and no MSK cluster, since Kafka
+	// runs beside LocalStack and shopstream's event source mapping emulator
+	// invokes the functions through LocalStack's Lambda Invoke API.
+	LocalStack bool
 }
 
 // Stack is the whole system.
@@ -50,8 +55,10 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	}
 	st := awscdk.NewStack(scope, jsii.String(id), &sp)
 	s := &Stack{Stack: st}
-	s.Network = network.New(st, "Network", network.Props{})
-	s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
+	if p == nil || !p.LocalStack {
+		s.Network = network.New(st, "Network", network.Props{})
+		s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
+	}
 	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p != nil && p.Retain})
 	s.Alerts = alerting.New(st, "Alerts")
 	return s

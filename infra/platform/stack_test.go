@@ -122,3 +122,13 @@ func TestNagRuns(t *testing.T) {
 		t.Fatal("cdk-nag found nothing wrong with a bucket without access logs or TLS enforcement")
 	}
 }
+
+// TestLocalStackVariant: the LocalStack build has no VPC and no MSK cluster.
+func TestLocalStackVariant(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	st := platform.NewStack(app, "Local", &platform.StackProps{LocalStack: true})
+	tpl := assertions.Template_FromStack(st.Stack, nil)
+	tpl.ResourceCountIs(jsii.String("AWS::MSK::ServerlessCluster"), jsii.Number(0))
+	tpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(0))
+	tpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1))
+}
