@@ -37,7 +37,9 @@ type pipelineFunction struct {
 
 // pipeline lists the functions `shopstream dev` runs. A function joins the
 // local pipeline by being added here.
-var pipeline = []pipelineFunction{}
+var pipeline = []pipelineFunction{
+	lakeFunction(),
+}
 
 // devEnv is what a function's Setup, Handler and Verify get to reach the
 // local services.

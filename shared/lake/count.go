@@ -1,0 +1,159 @@
+package lake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/parquet-go/parquet-go"
+)
+
+// TablePartition names one partition of one table.
+type TablePartition struct {
+	Table     string
+	Partition Partition
+}
+
+// Counts is what a lake holds: rows per table and partition, and per event
+// type, objects and bytes per table, dead letters by the function that
+// refused the record and the reason, and rows that repeat a row of the same
+// table and Kafka record.
+type Counts struct {
+	Rows        map[TablePartition]int64
+	TypeRows    map[TablePartition]map[string]int64 // event_type -> rows
+	Objects     map[string]int
+	Bytes       map[string]int64
+	DeadLetters map[string]map[string]int64 // function -> reason -> rows
+	// Duplicates counts rows whose table, Kafka topic, partition and offset
+	// are those of another row: zero in a correct lake.
+	Duplicates int64
+
+	seen map[rowID]struct{}
+}
+
+type rowID struct {
+	table     string
+	topic     string
+	partition int32
+	offset    int64
+}
+
+// coords are the columns CountS3 reads from every file.
+type coords struct {
+	EventType      string `parquet:"event_type"`
+	KafkaTopic     string `parquet:"kafka_topic"`
+	KafkaPartition int32  `parquet:"kafka_partition"`
+	KafkaOffset    int64  `parquet:"kafka_offset"`
+}
+
+// letterCols are the columns CountS3 reads from dead-letter files.
+type letterCols struct {
+	coords
+	Function string `parquet:"function"`
+	Reason   string `parquet:"reason"`
+}
+
+// Table returns the rows of table across its partitions.
+func (c *Counts) Table(table string) int64 {
+	var n int64
+	for tp, v := range c.Rows {
+		if tp.Table == table {
+			n += v
+		}
+	}
+	return n
+}
+
+// CountS3 reads every lake object under prefix in bucket and counts its
+// rows: from the Parquet footers, and for dead letters from the function and
+// reason columns. Objects that are not lake objects are ignored.
+func CountS3(ctx context.Context, client *s3.Client, bucket, prefix string) (*Counts, error) {
+	c := &Counts{Rows: map[TablePartition]int64{}, TypeRows: map[TablePartition]map[string]int64{},
+		Objects: map[string]int{}, Bytes: map[string]int64{}, DeadLetters: map[string]map[string]int64{},
+		seen: map[rowID]struct{}{}}
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			table, part, ok := ParseKey(strings.TrimPrefix(key, prefix))
+			if !ok {
+				continue
+			}
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+			if err != nil {
+				return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+			}
+			body, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil {
+				return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+			}
+			if err := c.add(table, part, body); err != nil {
+				return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Counts) add(table string, part Partition, body []byte) error {
+	f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return err
+	}
+	tp := TablePartition{table, part}
+	c.Rows[tp] += f.NumRows()
+	c.Objects[table]++
+	c.Bytes[table] += int64(len(body))
+	rows, err := readAll[letterCols](f)
+	if err != nil {
+		return err
+	}
+	types := c.TypeRows[tp]
+	if types == nil {
+		types = map[string]int64{}
+		c.TypeRows[tp] = types
+	}
+	for _, row := range rows {
+		types[row.EventType]++
+		id := rowID{table, row.KafkaTopic, row.KafkaPartition, row.KafkaOffset}
+		if _, dup := c.seen[id]; dup {
+			c.Duplicates++
+		}
+		c.seen[id] = struct{}{}
+		if table != TableDeadLetters {
+			continue
+		}
+		m := c.DeadLetters[row.Function]
+		if m == nil {
+			m = map[string]int64{}
+			c.DeadLetters[row.Function] = m
+		}
+		m[row.Reason]++
+	}
+	return nil
+}
+
+// readAll reads the columns of T from every row of f; columns of T that f
+// lacks read as zero values.
+func readAll[T any](f *parquet.File) ([]T, error) {
+	r := parquet.NewGenericReader[T](f)
+	defer r.Close()
+	rows := make([]T, f.NumRows())
+	n, err := r.Read(rows)
+	if int64(n) == f.NumRows() {
+		return rows, nil
+	}
+	if err == nil || err == io.EOF {
+		err = fmt.Errorf("read %d of %d rows", n, f.NumRows())
+	}
+	return nil, err
+}
