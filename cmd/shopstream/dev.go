@@ -45,6 +45,7 @@ type devOptions struct {
 	quiet           bool
 	binary          bool
 	lambdaEndpoint  string
+	functions       string
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +68,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.keep, "keep", false, "when done, keep the services running and print how to connect, until Ctrl-C")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view or progress lines")
 	fs.StringVar(&o.lambdaEndpoint, "lambda-endpoint", "", "invoke the functions deployed behind this Lambda Invoke API `URL` (LocalStack: http://localhost:4566) instead of running them here")
+	fs.StringVar(&o.functions, "functions", "", "run only these functions (`name,...`; default: all of "+strings.Join(functionNames(), ", ")+")")
 	fs.BoolVar(&o.binary, "binary", false, "run each function's real bootstrap binary under a local Lambda Runtime API instead of in process")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: shopstream dev [flags]")
@@ -92,11 +94,31 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.events < 0 || o.rate < 0 || o.duration < 0 || o.partitions < 1 {
 		return usageError{"--events, --rate and --duration must not be negative, --partitions at least 1"}
 	}
+	if _, err := selectFunctions(o.functions); err != nil {
+		return usageError{"--functions: " + err.Error()}
+	}
 	port, err := loopbackPort(o.kafkaAddr)
 	if err != nil {
 		return usageError{"--kafka-addr: " + err.Error()}
 	}
 	return dev(ctx, o, port, stdout, stderr)
+}
+
+// selectFunctions returns the pipeline functions named in list (comma
+// separated), or all of them for an empty list.
+func selectFunctions(list string) ([]pipelineFunction, error) {
+	if strings.TrimSpace(list) == "" {
+		return pipeline, nil
+	}
+	var out []pipelineFunction
+	for _, name := range strings.Split(list, ",") {
+		f, ok := findFunction(strings.TrimSpace(name))
+		if !ok {
+			return nil, fmt.Errorf("unknown function %q (known: %s)", name, strings.Join(functionNames(), ", "))
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // loopbackPort parses a listen address that must be on the loopback interface.
@@ -170,7 +192,8 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var mappings []*devMappingState
-	for _, f := range pipeline {
+	selected, _ := selectFunctions(o.functions)
+	for _, f := range selected {
 		m, err := startFunction(runCtx, f, env, brokers, o.dataDir, invokeMode{Binary: o.binary, LambdaEndpoint: o.lambdaEndpoint}, &wg)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)

@@ -92,6 +92,7 @@ func TestDevUsageErrors(t *testing.T) {
 		{"dev", "--kafka-addr", "0.0.0.0:9092"},
 		{"dev", "--events", "-1"},
 		{"dev", "extra"},
+		{"dev", "--functions", "nosuch"},
 	} {
 		_, stderr, code := runCLI(t, args...)
 		if code != 2 || stderr == "" {
@@ -165,7 +166,8 @@ func TestDevLambdaEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stdout, stderr, code := runCLIContext(t, ctx, "dev", "--data-dir", filepath.Join(t.TempDir(), "run"), "--events", "5000",
-		"--seed", "5", "--exit-when-drained", "--verify", "--quiet", "--kafka-addr", addr, "--lambda-endpoint", srv.URL())
+		"--seed", "5", "--exit-when-drained", "--verify", "--quiet", "--kafka-addr", addr, "--lambda-endpoint", srv.URL(),
+		"--functions", check.Name)
 	if code != 0 || !strings.Contains(stdout, "equals the ground truth") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

@@ -38,6 +38,7 @@ type pipelineFunction struct {
 // pipeline lists the functions `shopstream dev` runs. A function joins the
 // local pipeline by being added here.
 var pipeline = []pipelineFunction{
+	inventoryFunction(),
 	lakeFunction(),
 }
 

@@ -51,6 +51,9 @@ type Truth struct {
 	// Stock is the final stock per product and warehouse.
 	Stock []StockLevel `json:"stock"`
 
+	// OrderStates is the final lifecycle state of every order, by order id.
+	OrderStates []OrderState `json:"order_states"`
+
 	// Windows holds the tumbling-window aggregates by event time.
 	Windows struct {
 		OneMinute  []Window `json:"1m"`
@@ -76,6 +79,20 @@ type StockLevel struct {
 	OnHand      int    `json:"on_hand"`
 	Reserved    int    `json:"reserved"`
 	Available   int    `json:"available"`
+}
+
+// Order lifecycle states in OrderState.State. An open order holds its stock
+// reserved; the generator only places orders its stock can cover.
+const (
+	OrderReserved  = "reserved"
+	OrderShipped   = "shipped"
+	OrderCancelled = "cancelled"
+)
+
+// OrderState is the final lifecycle state of one order.
+type OrderState struct {
+	OrderID string `json:"order_id"`
+	State   string `json:"state"`
 }
 
 // Window holds the aggregates of one category in one tumbling window. Orders,
@@ -114,11 +131,12 @@ type stockKey struct{ product, warehouse string }
 type truthBuilder struct {
 	t       Truth
 	stock   map[stockKey]*StockLevel
+	orders  map[string]string
 	windows map[windowKey]*Window
 }
 
 func newTruthBuilder(cfg Config) *truthBuilder {
-	b := &truthBuilder{stock: map[stockKey]*StockLevel{}, windows: map[windowKey]*Window{}}
+	b := &truthBuilder{stock: map[stockKey]*StockLevel{}, orders: map[string]string{}, windows: map[windowKey]*Window{}}
 	b.t = Truth{Seed: cfg.Seed, Start: cfg.Start, Users: cfg.Users, Products: cfg.Products, Warehouses: cfg.Warehouses,
 		FraudRate: cfg.FraudRate, BadRate: cfg.BadRate, LegacyShare: cfg.LegacyShare,
 		ByTopic: map[string]int64{}, ByType: map[string]int64{}, ByShape: map[string]int64{},
@@ -175,7 +193,20 @@ func (b *truthBuilder) observe(index int64, rec *Record) {
 		s.Reserved += fx.reserved
 		s.Available = s.OnHand - s.Reserved
 	}
+	b.orderState(rec.view)
 	b.window(rec.view)
+}
+
+// orderState follows the lifecycle of the order e belongs to, if any.
+func (b *truthBuilder) orderState(e event.Event) {
+	switch e := e.(type) {
+	case *event.OrderCreated:
+		b.orders[e.OrderID] = OrderReserved
+	case *event.OrderShipped:
+		b.orders[e.OrderID] = OrderShipped
+	case *event.OrderCancelled:
+		b.orders[e.OrderID] = OrderCancelled
+	}
 }
 
 // window adds what a reader recovers from one good record to its windows.
@@ -295,6 +326,11 @@ func (b *truthBuilder) build() *Truth {
 		}
 		return t.Stock[i].WarehouseID < t.Stock[j].WarehouseID
 	})
+	t.OrderStates = make([]OrderState, 0, len(b.orders))
+	for id, st := range b.orders {
+		t.OrderStates = append(t.OrderStates, OrderState{OrderID: id, State: st})
+	}
+	sort.Slice(t.OrderStates, func(i, j int) bool { return t.OrderStates[i].OrderID < t.OrderStates[j].OrderID })
 	t.Windows.OneMinute, t.Windows.FiveMinute = []Window{}, []Window{}
 	for k, w := range b.windows {
 		if k.size == time.Minute {
