@@ -8,10 +8,12 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/shopstream/shopstream/infra/alerting"
+	"github.com/shopstream/shopstream/infra/lakecatalog"
 	"github.com/shopstream/shopstream/infra/lakestore"
 	"github.com/shopstream/shopstream/infra/network"
 	"github.com/shopstream/shopstream/infra/streaming"
 	"github.com/shopstream/shopstream/shared/event"
+	"github.com/shopstream/shopstream/shared/lake"
 )
 
 // StackProps configure the stack.
@@ -32,6 +34,7 @@ type Stack struct {
 	Network *network.Network
 	Kafka   *streaming.Kafka
 	Lake    *lakestore.Lake
+	Catalog *lakecatalog.Catalog
 	Alerts  *alerting.Alerts
 }
 
@@ -60,6 +63,26 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
 	}
 	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p != nil && p.Retain})
+	s.Catalog = lakecatalog.New(st, "Catalog", lakecatalog.Props{Bucket: s.Lake.Bucket, Tables: LakeTables()})
 	s.Alerts = alerting.New(st, "Alerts")
 	return s
+}
+
+// LakeTables returns the Glue definitions of the lake's tables, derived from
+// the same Go row types the lake function writes (shared/lake), so the
+// catalogue and the files cannot drift.
+func LakeTables() []lakecatalog.Table {
+	var out []lakecatalog.Table
+	for _, t := range lake.Tables() {
+		cols, err := t.Columns()
+		if err != nil {
+			panic(err) // a row type Glue cannot describe is a programming error, caught by the tests
+		}
+		lt := lakecatalog.Table{Name: t.Name, Comment: t.Comment}
+		for _, c := range cols {
+			lt.Columns = append(lt.Columns, lakecatalog.Column{Name: c.Name, Type: c.Type})
+		}
+		out = append(out, lt)
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/shopstream/shopstream/infra/platform"
+	"github.com/shopstream/shopstream/shared/lake"
 )
 
 var template assertions.Template
@@ -131,4 +132,51 @@ func TestLocalStackVariant(t *testing.T) {
 	tpl.ResourceCountIs(jsii.String("AWS::MSK::ServerlessCluster"), jsii.Number(0))
 	tpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(0))
 	tpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1))
+}
+
+// TestGlueMatchesLake: every Glue table has exactly the columns, in order and
+// with the types, of the Parquet files the lake function writes, and the
+// partition keys of its object keys.
+func TestGlueMatchesLake(t *testing.T) {
+	tables := template.FindResources(jsii.String("AWS::Glue::Table"), nil)
+	got := map[string]map[string]any{}
+	for _, res := range *tables {
+		in := (*res)["Properties"].(map[string]any)["TableInput"].(map[string]any)
+		got[in["Name"].(string)] = in
+	}
+	want := lake.Tables()
+	if len(got) != len(want) || len(want) < 6 {
+		t.Fatalf("%d Glue tables, the lake writes %d", len(got), len(want))
+	}
+	for _, lt := range want {
+		in, ok := got[lt.Name]
+		if !ok {
+			t.Errorf("no Glue table %s", lt.Name)
+			continue
+		}
+		cols, err := lt.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gcols := in["StorageDescriptor"].(map[string]any)["Columns"].([]any)
+		if len(gcols) != len(cols) {
+			t.Errorf("%s: %d Glue columns, %d in the files", lt.Name, len(gcols), len(cols))
+			continue
+		}
+		// The file schema, read independently of Columns(): names in file order.
+		fields := lt.Schema().Fields()
+		for i, c := range cols {
+			g := gcols[i].(map[string]any)
+			if g["Name"] != c.Name || g["Type"] != c.Type || fields[i].Name() != c.Name {
+				t.Errorf("%s column %d: Glue %v %v, files %s %s", lt.Name, i, g["Name"], g["Type"], fields[i].Name(), c.Type)
+			}
+		}
+		var keys []string
+		for _, k := range in["PartitionKeys"].([]any) {
+			keys = append(keys, k.(map[string]any)["Name"].(string))
+		}
+		if strings.Join(keys, ",") != strings.Join(lake.PartitionKeys(), ",") {
+			t.Errorf("%s: partition keys %v, object keys use %v", lt.Name, keys, lake.PartitionKeys())
+		}
+	}
 }
