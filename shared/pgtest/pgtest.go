@@ -25,7 +25,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,68 +32,34 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopstream/shopstream/shared/devstack"
+	"github.com/shopstream/shopstream/shared/servertest"
 )
 
-var shared struct {
-	mu     sync.Mutex
-	done   bool // a start was tried
-	server *devstack.Postgres
-	dir    string
-	err    error
+var shared = &servertest.Once[*devstack.Postgres]{
+	Name:    "pgtest",
+	What:    "PostgreSQL",
+	Timeout: 2 * time.Minute,
+	// Run as root, the cluster runs as the postgres user, who must be able
+	// to pass through this folder.
+	DirMode: 0o711,
+	Start: func(ctx context.Context, dir string, logger *slog.Logger) (*devstack.Postgres, error) {
+		return devstack.StartPostgres(ctx, devstack.PostgresConfig{
+			Dir:    dir,
+			Logger: logger,
+			BinDir: os.Getenv(devstack.PostgresBinDirEnv),
+		})
+	},
 }
 
 // Main runs the tests, stops the cluster, and exits. A process of the
 // cluster still alive after Stop makes the run fail.
-func Main(m *testing.M) {
-	code := m.Run()
-	if err := Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m) }
 
 // Server returns the test binary's cluster, starting it on first use. It
 // fails t when the cluster cannot start.
 func Server(t testing.TB) *devstack.Postgres {
 	t.Helper()
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if !shared.done {
-		shared.done = true
-		shared.server, shared.dir, shared.err = start(t)
-	}
-	if shared.err != nil {
-		t.Fatalf("pgtest: PostgreSQL did not start: %v", shared.err)
-	}
-	return shared.server
-}
-
-func start(t testing.TB) (*devstack.Postgres, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "pgtest-")
-	if err != nil {
-		return nil, "", err
-	}
-	// Run as root, the cluster runs as the postgres user, who must be able
-	// to pass through this folder.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return nil, "", err
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	p, err := devstack.StartPostgres(ctx, devstack.PostgresConfig{
-		Dir:    dir,
-		Logger: logger,
-		BinDir: os.Getenv(devstack.PostgresBinDirEnv),
-	})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, "", err
-	}
-	return p, dir, nil
+	return shared.Get(t)
 }
 
 var seq atomic.Int64
@@ -146,38 +111,4 @@ func dropDatabase(ctx context.Context, s *devstack.Postgres, name string) error 
 
 // Stop stops the cluster, if one was started, removes its folder, and
 // reports a process of it still alive. Main calls it.
-func Stop() error {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.server == nil {
-		return nil
-	}
-	pids := devstack.ProcessTree(shared.server.Process().Pid())
-	err := shared.server.Stop()
-	_ = os.RemoveAll(shared.dir)
-	shared.server = nil
-	if err != nil {
-		return err
-	}
-	return leftovers(pids)
-}
-
-// leftovers reports processes of pids still alive a moment after a stop.
-func leftovers(pids []int) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var alive []int
-		for _, p := range pids {
-			if devstack.ProcessAlive(p) {
-				alive = append(alive, p)
-			}
-		}
-		if len(alive) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("processes %v still alive after stop", alive)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func Stop() error { return shared.Stop() }

@@ -147,8 +147,8 @@ func TestLoopbackOnly(t *testing.T) {
 	if listen != "127.0.0.1" {
 		t.Errorf("listen_addresses = %q", listen)
 	}
-	if sockets != "" && !strings.HasPrefix(sockets, shared.dir) {
-		t.Errorf("socket directory %q is outside the run directory %s", sockets, shared.dir)
+	if sockets != "" && !strings.HasPrefix(sockets, shared.Dir()) {
+		t.Errorf("socket directory %q is outside the run directory %s", sockets, shared.Dir())
 	}
 }
 

@@ -27,7 +27,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,63 +36,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shopstream/shopstream/shared/devstack"
+	"github.com/shopstream/shopstream/shared/servertest"
 )
 
-var shared struct {
-	mu     sync.Mutex
-	done   bool // a start was tried
-	server *devstack.S3
-	dir    string
-	err    error
+var shared = &servertest.Once[*devstack.S3]{
+	Name:    "s3test",
+	What:    "the S3 server (versitygw)",
+	Timeout: 10 * time.Minute, // a first install included
+	Start: func(ctx context.Context, dir string, logger *slog.Logger) (*devstack.S3, error) {
+		return devstack.StartS3(ctx, devstack.S3Config{
+			Dir:    dir,
+			Tools:  &devstack.Tools{Dir: os.Getenv(devstack.ToolsDirEnv), Logger: logger},
+			Logger: logger,
+		})
+	},
 }
 
 // Main runs the tests, stops the server, and exits. A process of the
 // server still alive after Stop makes the run fail.
-func Main(m *testing.M) {
-	code := m.Run()
-	if err := Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "s3test:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func Main(m *testing.M) { shared.Main(m) }
 
-// Server returns the test binary's S3 server, starting it on first use. It
+// Server returns the test binary's server, starting it on first use. It
 // fails t when the server cannot start.
 func Server(t testing.TB) *devstack.S3 {
 	t.Helper()
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if !shared.done {
-		shared.done = true
-		shared.server, shared.dir, shared.err = start(t)
-	}
-	if shared.err != nil {
-		t.Fatalf("s3test: the S3 server (versitygw) did not start: %v", shared.err)
-	}
-	return shared.server
-}
-
-func start(t testing.TB) (*devstack.S3, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a first install included
-	defer cancel()
-	dir, err := os.MkdirTemp("", "s3test-")
-	if err != nil {
-		return nil, "", err
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	s, err := devstack.StartS3(ctx, devstack.S3Config{
-		Dir:    dir,
-		Tools:  &devstack.Tools{Dir: os.Getenv(devstack.ToolsDirEnv), Logger: logger},
-		Logger: logger,
-	})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, "", err
-	}
-	return s, dir, nil
+	return shared.Get(t)
 }
 
 // Config returns an aws.Config for the server: region us-east-1, its
@@ -183,38 +150,4 @@ func removeBucket(ctx context.Context, c *s3.Client, bucket string) error {
 
 // Stop stops the server, if one was started, removes its folder, and
 // reports a process of it still alive. Main calls it.
-func Stop() error {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.server == nil {
-		return nil
-	}
-	pids := devstack.ProcessTree(shared.server.Process().Pid())
-	err := shared.server.Stop()
-	_ = os.RemoveAll(shared.dir)
-	shared.server = nil
-	if err != nil {
-		return err
-	}
-	return leftovers(pids)
-}
-
-// leftovers reports processes of pids still alive a moment after a stop.
-func leftovers(pids []int) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var alive []int
-		for _, p := range pids {
-			if devstack.ProcessAlive(p) {
-				alive = append(alive, p)
-			}
-		}
-		if len(alive) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("processes %v still alive after stop", alive)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func Stop() error { return shared.Stop() }

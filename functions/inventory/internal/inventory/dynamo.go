@@ -275,54 +275,46 @@ func (d *DynamoDB) Send(ctx context.Context, alerts []*event.InventoryAlert) err
 
 // Alerts returns every stored alert (a scan: for tests and verification).
 func (d *DynamoDB) Alerts(ctx context.Context) ([]map[string]types.AttributeValue, error) {
+	return d.scan(ctx, d.tables.Alerts, false)
+}
+
+// AllProducts returns every stored product (a scan: for verification).
+func (d *DynamoDB) AllProducts(ctx context.Context) ([]*Product, error) {
+	return scanDecoded(ctx, d, d.tables.Stock, decodeProduct)
+}
+
+// AllOrders returns every stored order (a scan: for verification).
+func (d *DynamoDB) AllOrders(ctx context.Context) ([]*Order, error) {
+	return scanDecoded(ctx, d, d.tables.Orders, decodeOrder)
+}
+
+// scan returns every item of table.
+func (d *DynamoDB) scan(ctx context.Context, table string, consistent bool) ([]map[string]types.AttributeValue, error) {
 	var out []map[string]types.AttributeValue
-	p := dynamodb.NewScanPaginator(d.client, &dynamodb.ScanInput{TableName: aws.String(d.tables.Alerts)})
+	p := dynamodb.NewScanPaginator(d.client, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(consistent)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", d.tables.Alerts, err)
+			return nil, fmt.Errorf("scan %s: %w", table, err)
 		}
 		out = append(out, page.Items...)
 	}
 	return out, nil
 }
 
-// AllProducts returns every stored product (a scan: for verification).
-func (d *DynamoDB) AllProducts(ctx context.Context) ([]*Product, error) {
-	var out []*Product
-	p := dynamodb.NewScanPaginator(d.client, &dynamodb.ScanInput{TableName: aws.String(d.tables.Stock), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", d.tables.Stock, err)
-		}
-		for _, item := range page.Items {
-			pr, err := decodeProduct(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pr)
-		}
+// scanDecoded returns every item of table, decoded, read consistently.
+func scanDecoded[T any](ctx context.Context, d *DynamoDB, table string, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	items, err := d.scan(ctx, table, true)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
-}
-
-// AllOrders returns every stored order (a scan: for verification).
-func (d *DynamoDB) AllOrders(ctx context.Context) ([]*Order, error) {
-	var out []*Order
-	p := dynamodb.NewScanPaginator(d.client, &dynamodb.ScanInput{TableName: aws.String(d.tables.Orders), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		v, err := decode(item)
 		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", d.tables.Orders, err)
+			return nil, err
 		}
-		for _, item := range page.Items {
-			o, err := decodeOrder(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, o)
-		}
+		out = append(out, v)
 	}
 	return out, nil
 }
