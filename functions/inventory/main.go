@@ -2,7 +2,8 @@
 //
 // Environment: STOCK_TABLE, ORDERS_TABLE, ALERTS_TABLE (DynamoDB tables;
 // default inventory_stock, inventory_orders, inventory_alerts), KAFKA_BROKERS
-// (comma-separated; alerts and dead letters are produced there),
+// (comma-separated; alerts and dead letters are produced there), KAFKA_AUTH
+// ("iam" for MSK with IAM authentication over TLS; default none),
 // LOW_STOCK_THRESHOLD (default 10), AWS_LAMBDA_LOG_LEVEL.
 package main
 
@@ -12,19 +13,19 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/shopstream/shopstream/functions/inventory/api"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
+	"github.com/shopstream/shopstream/shared/kafkaclient"
+	"github.com/shopstream/shopstream/shared/logging"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
+	logger := logging.New(os.Stdout, api.Name, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	p, err := setup(context.Background(), logger)
 	if err != nil {
 		logger.Error("init failed", "err", err)
@@ -51,28 +52,22 @@ func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, err
 		}
 		threshold = t
 	}
-	brokers := os.Getenv("KAFKA_BROKERS")
-	if brokers == "" {
-		return nil, fmt.Errorf("KAFKA_BROKERS must be set")
+	auth, err := kafkaclient.ParseAuth(os.Getenv("KAFKA_AUTH"))
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	kafka, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	kafka, err := kafkaclient.New(kafkaclient.Config{
+		Brokers: kafkaclient.SplitBrokers(os.Getenv("KAFKA_BROKERS")), Auth: auth, Credentials: cfg.Credentials,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
+		return nil, fmt.Errorf("KAFKA_BROKERS: %w", err)
 	}
 	return api.NewProcessor(api.Config{
 		DynamoDB: dynamodb.NewFromConfig(cfg), Tables: tables, Kafka: kafka,
 		LowStock: threshold, Logger: logger, Metrics: os.Stdout,
 	})
-}
-
-func level(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -14,10 +14,11 @@ import (
 
 	"github.com/shopstream/shopstream/functions/lake/api"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
+	"github.com/shopstream/shopstream/shared/logging"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
+	logger := logging.New(os.Stdout, api.Name, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	p, err := setup(context.Background(), logger)
 	if err != nil {
 		logger.Error("init failed", "err", err)
@@ -38,12 +39,4 @@ func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, err
 	// A local S3 server (AWS_ENDPOINT_URL_S3) takes path-style addresses.
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = os.Getenv("AWS_ENDPOINT_URL_S3") != "" })
 	return api.NewProcessor(api.Config{S3: client, Bucket: bucket, Prefix: os.Getenv("LAKE_PREFIX"), Logger: logger})
-}
-
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
