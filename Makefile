@@ -44,7 +44,7 @@ build: ## build the shopstream command into bin/, and each function as a Lambda 
 	    -o bin/functions/$$name/bootstrap ./functions/$$name; \
 	done
 
-synth: ## synthesize the CDK app into cdk.out (offline) with the repo's CDK CLI
+synth: build ## build the functions, then synthesize the CDK app into cdk.out (offline) with the repo's CDK CLI
 	npm install --no-audit --no-fund
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
 

@@ -17,12 +17,16 @@ func main() {
 	// shopstream:retain=true keeps stateful resources on stack deletion.
 	target, _ := app.Node().TryGetContext(jsii.String("shopstream:target")).(string)
 	retain, _ := app.Node().TryGetContext(jsii.String("shopstream:retain")).(string)
+	// shopstream:kafkaBrokers: the brokers the LocalStack variant's
+	// functions produce to (default kafka:19092 on the compose network).
+	brokers, _ := app.Node().TryGetContext(jsii.String("shopstream:kafkaBrokers")).(string)
 	platform.NewStack(app, "Shopstream", &platform.StackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("shopstream: real-time e-commerce event processing on MSK, Lambda, DynamoDB, Aurora and an S3 lake"),
 		},
-		LocalStack: target == "localstack",
-		Retain:     retain == "true",
+		LocalStack:   target == "localstack",
+		Retain:       retain == "true",
+		KafkaBrokers: brokers,
 	})
 	app.Synth(nil)
 }

@@ -13,6 +13,7 @@ import (
 )
 
 type compose struct {
+	Name     string `yaml:"name"`
 	Services map[string]struct {
 		Image       string            `yaml:"image"`
 		Environment map[string]string `yaml:"environment"`
@@ -65,6 +66,17 @@ func TestComposeFile(t *testing.T) {
 	}
 	if !mounted {
 		t.Error("the init scripts are not mounted into LocalStack")
+	}
+	// The functions deployed for the localstack target produce to
+	// kafka:19092 from LocalStack's function containers on the compose
+	// network: the broker must advertise that listener there.
+	kafka := c.Services["kafka"].Environment
+	if !strings.Contains(kafka["KAFKA_ADVERTISED_LISTENERS"], "INTERNAL://kafka:19092") ||
+		!strings.Contains(kafka["KAFKA_LISTENERS"], "INTERNAL://:19092") {
+		t.Errorf("kafka does not serve kafka:19092 on the compose network: %v", kafka)
+	}
+	if net := c.Services["localstack"].Environment["LAMBDA_DOCKER_NETWORK"]; net != c.Name+"_default" {
+		t.Errorf("LAMBDA_DOCKER_NETWORK = %q, want the compose network %s_default", net, c.Name)
 	}
 }
 

@@ -46,8 +46,15 @@ type Props struct {
 	Name string
 	// AssetDir holds the function's bootstrap binary, built by `make build`.
 	AssetDir string
-	Network  *network.Network
-	Kafka    *streaming.Kafka
+	// FunctionName names the function explicitly (LocalStack, where the
+	// event source mapping emulator invokes functions by their project
+	// name); "" lets CloudFormation name it.
+	FunctionName string
+	// Network places the function in the VPC; nil for none (LocalStack).
+	Network *network.Network
+	// Kafka is the cluster the mappings read; nil builds the function
+	// without mappings (LocalStack, where the emulator drives it).
+	Kafka *streaming.Kafka
 	// Topics are consumed, one event source mapping each.
 	Topics []string
 	// WriteTopics are produced to (dead letters, alerts).
@@ -55,8 +62,8 @@ type Props struct {
 	Mapping     Mapping
 	// Failures receives what the mappings give up on.
 	Failures awss3.IBucket
-	// Environment is passed to the function.
-	Environment map[string]string
+	// Environment is passed to the function; values may be tokens.
+	Environment map[string]*string
 	MemoryMB    int           // default 512
 	Timeout     time.Duration // default 60s
 	// ReservedConcurrency caps concurrent invocations to protect a sink;
@@ -92,9 +99,9 @@ func New(scope constructs.Construct, id string, p Props) *Consumer {
 	})
 	env := map[string]*string{"SHOPSTREAM_FUNCTION": jsii.String(p.Name)}
 	for k, v := range p.Environment {
-		env[k] = jsii.String(v)
+		env[k] = v
 	}
-	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+	props := &awslambda.FunctionProps{
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:          awslambda.Architecture_ARM_64(),
 		Handler:               jsii.String("bootstrap"),
@@ -106,14 +113,44 @@ func New(scope constructs.Construct, id string, p Props) *Consumer {
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		LogGroup:              logs,
-		Vpc:                   p.Network.Vpc,
-		VpcSubnets:            network.PrivateSubnets(),
-		SecurityGroups:        &[]awsec2.ISecurityGroup{p.Network.Functions},
-	})
+	}
+	if p.FunctionName != "" {
+		props.FunctionName = jsii.String(p.FunctionName)
+	}
+	if p.Network != nil {
+		props.Vpc = p.Network.Vpc
+		props.VpcSubnets = network.PrivateSubnets()
+		props.SecurityGroups = &[]awsec2.ISecurityGroup{p.Network.Functions}
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
 	if p.ReservedConcurrency > 0 {
 		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(float64(p.ReservedConcurrency)))
 	}
-	grantKafka(fn, p.Kafka, p.Name, p.Topics, p.WriteTopics)
+	cons := &Consumer{Construct: c, Function: fn}
+	cons.alarms(p)
+	if p.Kafka != nil {
+		cons.mappings(p)
+	}
+	// The mappings' network access to the cluster from the VPC needs the
+	// managed VPC execution policy, whose EC2 network-interface actions have
+	// no resource-level scope.
+	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole: the AWS-managed policies for logging and VPC network interfaces of a function in a VPC; their actions cannot be scoped further"),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaMSKExecutionRole: attached by the MSK event source mapping for its pollers (cluster discovery, network interfaces in the cluster's subnets); the data-plane Kafka actions are granted separately, scoped to the cluster, the topics and the consumer groups"),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("the S3 on-failure destination of the event source mappings writes one object per failed batch under keys the service chooses, in the failure bucket only"),
+			AppliesTo: &[]any{"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
+				cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*Failures[0-9A-F]+\.Arn>\/\*$/g`)}}},
+	}, jsii.Bool(true))
+	return cons
+}
+
+// mappings adds one event source mapping per topic and the Kafka
+// permissions they and the function need.
+func (c *Consumer) mappings(p Props) {
+	grantKafka(c.Function, p.Kafka, p.Name, p.Topics, p.WriteTopics)
 
 	m := p.Mapping
 	retries := orDefault(m.RetryAttempts, 5)
@@ -137,19 +174,8 @@ func New(scope constructs.Construct, id string, p Props) *Consumer {
 		if p.Failures != nil {
 			props.OnFailure = awslambdaeventsources.NewS3OnFailureDestination(p.Failures)
 		}
-		fn.AddEventSource(awslambdaeventsources.NewManagedKafkaEventSource(props))
+		c.Function.AddEventSource(awslambdaeventsources.NewManagedKafkaEventSource(props))
 	}
-	cons := &Consumer{Construct: c, Function: fn}
-	cons.alarms(p)
-	// The mappings' network access to the cluster from the VPC needs the
-	// managed VPC execution policy, whose EC2 network-interface actions have
-	// no resource-level scope.
-	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole: the AWS-managed policies for logging and VPC network interfaces of a function in a VPC; their actions cannot be scoped further"),
-			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"}},
-	}, jsii.Bool(true))
-	return cons
 }
 
 // GroupID is the consumer group of a function's mapping on a topic.

@@ -43,7 +43,7 @@ func TestConsumer(t *testing.T) {
 		Name: "inventory", AssetDir: asset, Network: nw, Kafka: k,
 		Topics: []string{"transactions", "inventory_updates"}, WriteTopics: []string{"inventory_alerts", "dead_letters"},
 		Mapping: consumer.Mapping{BatchSize: 5000, MaxBatchingWindow: 2 * time.Second}, Failures: failures,
-		Environment: map[string]string{"STOCK_TABLE": "stock"}, ReservedConcurrency: 10, AlarmTopic: alarms,
+		Environment: map[string]*string{"STOCK_TABLE": jsii.String("stock")}, ReservedConcurrency: 10, AlarmTopic: alarms,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 	tpl := assertions.Template_FromStack(st, nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/shopstream/shopstream/infra/lakecatalog"
 	"github.com/shopstream/shopstream/infra/lakestore"
 	"github.com/shopstream/shopstream/infra/network"
+	"github.com/shopstream/shopstream/infra/pipeline"
 	"github.com/shopstream/shopstream/infra/streaming"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/lake"
@@ -26,6 +27,15 @@ type StackProps struct {
 	// runs beside LocalStack and shopstream's event source mapping emulator
 	// invokes the functions through LocalStack's Lambda Invoke API.
 	LocalStack bool
+	// AssetRoot holds each function's bootstrap binary in a folder named
+	// after it; default bin/functions, where `make build` writes them.
+	AssetRoot string
+	// KafkaBrokers are the brokers the functions produce to in the
+	// LocalStack variant; default kafka:19092, the compose broker's
+	// listener on the compose network.
+	KafkaBrokers string
+	// Functions are the functions to deploy; default pipeline.Functions().
+	Functions []pipeline.Function
 }
 
 // Stack is the whole system.
@@ -36,6 +46,8 @@ type Stack struct {
 	Lake    *lakestore.Lake
 	Catalog *lakecatalog.Catalog
 	Alerts  *alerting.Alerts
+	// Pipeline is the functions with their tables and mappings.
+	Pipeline *pipeline.Pipeline
 }
 
 // Topics are the Kafka topics and their partition counts: the input topics
@@ -52,20 +64,36 @@ var Topics = []streaming.Topic{
 
 // NewStack builds the stack.
 func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
-	var sp awscdk.StackProps
-	if p != nil {
-		sp = p.StackProps
+	if p == nil {
+		p = &StackProps{}
 	}
+	sp := p.StackProps
 	st := awscdk.NewStack(scope, jsii.String(id), &sp)
 	s := &Stack{Stack: st}
-	if p == nil || !p.LocalStack {
+	if !p.LocalStack {
 		s.Network = network.New(st, "Network", network.Props{})
 		s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
 	}
-	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p != nil && p.Retain})
+	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p.Retain})
 	s.Catalog = lakecatalog.New(st, "Catalog", lakecatalog.Props{Bucket: s.Lake.Bucket, Tables: LakeTables()})
 	s.Alerts = alerting.New(st, "Alerts")
+	fns := p.Functions
+	if fns == nil {
+		fns = pipeline.Functions()
+	}
+	s.Pipeline = pipeline.New(st, "Functions", pipeline.Props{
+		Functions: fns, AssetRoot: orDefault(p.AssetRoot, "bin/functions"),
+		Network: s.Network, Kafka: s.Kafka, KafkaBrokers: orDefault(p.KafkaBrokers, "kafka:19092"),
+		Lake: s.Lake.Bucket, Logs: s.Lake.Logs, AlertTopic: s.Alerts.Topic, AlarmTopic: s.Alerts.Topic, Retain: p.Retain,
+	})
 	return s
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // LakeTables returns the Glue definitions of the lake's tables, derived from

@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,19 +13,36 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/shopstream/shopstream/infra/pipeline"
 	"github.com/shopstream/shopstream/infra/platform"
 	"github.com/shopstream/shopstream/shared/lake"
 )
 
-var template assertions.Template
-var nagErrors []string
+var (
+	template  assertions.Template
+	nagErrors []string
+	assetRoot string
+)
 
 // TestMain synthesizes the stack once, with the cdk-nag AwsSolutions pack
 // applied, and closes the jsii runtime at the end.
 func TestMain(m *testing.M) {
 	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	var err error
+	if assetRoot, err = os.MkdirTemp("", "shopstream-assets-"); err != nil {
+		panic(err)
+	}
+	for _, f := range pipeline.Functions() {
+		dir := filepath.Join(assetRoot, f.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			panic(err)
+		}
+	}
 	app := awscdk.NewApp(nil)
-	st := platform.NewStack(app, "Test", nil)
+	st := platform.NewStack(app, "Test", &platform.StackProps{AssetRoot: assetRoot})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	template = assertions.Template_FromStack(st.Stack, nil)
 	for _, kind := range []string{"Error", "Warning"} {
@@ -41,6 +59,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	jsii.Close()
+	os.RemoveAll(assetRoot)
 	os.Exit(code)
 }
 
@@ -110,6 +129,55 @@ func TestAlerts(t *testing.T) {
 	})
 }
 
+// TestFunctions: every function is deployed with one mapping per topic, its
+// own tables (on-demand, point-in-time recovery, the keys and TTL of its
+// local tables) and the brokers to produce to.
+func TestFunctions(t *testing.T) {
+	mappings, tables := 0, 0
+	for _, f := range pipeline.Functions() {
+		mappings += len(f.Topics)
+		tables += len(f.Tables)
+		template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Runtime": "provided.al2023", "Architectures": []any{"arm64"},
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				"SHOPSTREAM_FUNCTION": f.Name, "KAFKA_AUTH": "iam", "KAFKA_BROKERS": assertions.Match_AnyValue()})},
+		})
+		for _, topic := range f.Topics {
+			template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+				"Topics": []any{topic},
+				"AmazonManagedKafkaEventSourceConfig": map[string]any{"ConsumerGroupId": "shopstream-" + f.Name + "-" + topic},
+			})
+		}
+		for _, spec := range f.Tables {
+			keys := []any{map[string]any{"AttributeName": spec.PartitionKey, "KeyType": "HASH"}}
+			if spec.SortKey != "" {
+				keys = append(keys, map[string]any{"AttributeName": spec.SortKey, "KeyType": "RANGE"})
+			}
+			props := map[string]any{"KeySchema": keys, "BillingMode": "PAY_PER_REQUEST"}
+			if spec.TTL != "" {
+				props["TimeToLiveSpecification"] = map[string]any{"AttributeName": spec.TTL, "Enabled": true}
+			}
+			template.HasResourceProperties(jsii.String("AWS::DynamoDB::GlobalTable"), props)
+			// The function learns the deployed name through the variable
+			// its main reads.
+			template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+					"SHOPSTREAM_FUNCTION": f.Name, spec.Env: assertions.Match_AnyValue()})},
+			})
+		}
+	}
+	template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(float64(mappings)))
+	template.ResourceCountIs(jsii.String("AWS::DynamoDB::GlobalTable"), jsii.Number(float64(tables)))
+	template.AllResourcesProperties(jsii.String("AWS::DynamoDB::GlobalTable"), map[string]any{
+		"Replicas": []any{assertions.Match_ObjectLike(&map[string]any{
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true}})},
+	})
+	// The brokers come from the cluster at deploy time.
+	template.HasResourceProperties(jsii.String("Custom::AWS"), map[string]any{
+		"Create": assertions.Match_AnyValue(),
+	})
+}
+
 // TestNagRuns: the same pack flags a bucket that breaks its rules, so an
 // empty finding list above means compliance, not a pack that did not run.
 func TestNagRuns(t *testing.T) {
@@ -127,11 +195,21 @@ func TestNagRuns(t *testing.T) {
 // TestLocalStackVariant: the LocalStack build has no VPC and no MSK cluster.
 func TestLocalStackVariant(t *testing.T) {
 	app := awscdk.NewApp(nil)
-	st := platform.NewStack(app, "Local", &platform.StackProps{LocalStack: true})
+	st := platform.NewStack(app, "Local", &platform.StackProps{LocalStack: true, AssetRoot: assetRoot})
 	tpl := assertions.Template_FromStack(st.Stack, nil)
 	tpl.ResourceCountIs(jsii.String("AWS::MSK::ServerlessCluster"), jsii.Number(0))
 	tpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(0))
 	tpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1))
+	// The functions carry their project names, which the event source
+	// mapping emulator invokes, and produce to the compose broker.
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(0))
+	for _, f := range pipeline.Functions() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"FunctionName": f.Name,
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				"KAFKA_BROKERS": "kafka:19092", "KAFKA_AUTH": "none"})},
+		})
+	}
 }
 
 // TestGlueMatchesLake: every Glue table has exactly the columns, in order and

@@ -8,8 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsmsk"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/shopstream/shopstream/infra/network"
 )
@@ -34,6 +36,10 @@ type Kafka struct {
 	// SecurityGroup admits Kafka clients from the functions' security group.
 	SecurityGroup awsec2.SecurityGroup
 	Topics        []Topic
+	// BootstrapBrokers is the cluster's IAM bootstrap broker string
+	// (host:9098,...), looked up at deploy time: the functions produce
+	// alerts and dead letters there.
+	BootstrapBrokers *string
 }
 
 // New builds the cluster and its topics.
@@ -67,5 +73,38 @@ func New(scope constructs.Construct, id string, p Props) *Kafka {
 			ReplicationFactor: jsii.Number(3),
 		})
 	}
-	return &Kafka{Construct: c, Cluster: cluster, SecurityGroup: sg, Topics: p.Topics}
+	return &Kafka{Construct: c, Cluster: cluster, SecurityGroup: sg, Topics: p.Topics, BootstrapBrokers: bootstrapBrokers(c, cluster)}
 }
+
+// bootstrapBrokers reads the cluster's bootstrap brokers with
+// kafka:GetBootstrapBrokers at deploy time: CloudFormation exposes no
+// attribute for them on a serverless cluster.
+func bootstrapBrokers(c constructs.Construct, cluster awsmsk.CfnServerlessCluster) *string {
+	call := &customresources.AwsSdkCall{
+		Service:            jsii.String("Kafka"),
+		Action:             jsii.String("getBootstrapBrokers"),
+		Parameters:         map[string]any{"ClusterArn": cluster.AttrArn()},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(cluster.AttrArn()),
+		OutputPaths:        jsii.Strings("BootstrapBrokerStringSaslIam"),
+	}
+	cr := customresources.NewAwsCustomResource(c, jsii.String("BootstrapBrokers"), &customresources.AwsCustomResourceProps{
+		OnCreate:            call,
+		OnUpdate:            call,
+		Policy:              customresources.AwsCustomResourcePolicy_FromSdkCalls(&customresources.SdkCallsPolicyOptions{Resources: &[]*string{cluster.AttrArn()}}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+	// The lookup runs in the provider function CDK shares across the stack;
+	// its runtime and logging role are CDK's own.
+	stack := awscdk.Stack_Of(c)
+	provider := *stack.Node().Path() + "/" + providerID
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(provider), &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("the AwsCustomResource provider function of CDK logs with AWSLambdaBasicExecutionRole; it only calls kafka:GetBootstrapBrokers on this cluster"),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("the AwsCustomResource provider function's runtime is chosen by the CDK version in use")},
+	}, jsii.Bool(true))
+	return cr.GetResponseField(jsii.String("BootstrapBrokerStringSaslIam"))
+}
+
+// providerID is the construct ID CDK gives the singleton function behind
+// every AwsCustomResource of a stack.
+const providerID = "AWS679f53fac002430cb0da5b7982bd2287"

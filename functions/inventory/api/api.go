@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/shopstream/shopstream/functions/inventory/internal/inventory"
+	"github.com/shopstream/shopstream/shared/dynamotable"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 )
@@ -58,3 +59,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, t Tables) error 
 func Verify(ctx context.Context, client *dynamodb.Client, t Tables, truth *generator.Truth) []string {
 	return inventory.Compare(ctx, inventory.NewDynamoDB(client, t), truth)
 }
+
+// TableSpecs describes the function's tables (keys, environment variables)
+// under their local names, for local setup and the CDK stack alike.
+func TableSpecs() []dynamotable.Spec { return DefaultTables.Specs() }

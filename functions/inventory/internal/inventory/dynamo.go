@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shopstream/shopstream/shared/dynamotable"
 	"github.com/shopstream/shopstream/shared/event"
 )
 
@@ -53,28 +54,19 @@ func NewDynamoDB(client *dynamodb.Client, tables Tables) *DynamoDB {
 // PutItem) sent so far, retries of unprocessed items included.
 func (d *DynamoDB) Writes() int64 { return d.writes.Load() }
 
+// Specs describes the tables, for local setup and the CDK stack alike.
+func (t Tables) Specs() []dynamotable.Spec {
+	return []dynamotable.Spec{
+		{Name: t.Stock, Env: "STOCK_TABLE", PartitionKey: "product_id", Purpose: "stock per product and warehouse, with per-partition offsets"},
+		{Name: t.Orders, Env: "ORDERS_TABLE", PartitionKey: "order_id", Purpose: "order lifecycle states and reservations"},
+		{Name: t.Alerts, Env: "ALERTS_TABLE", PartitionKey: "alert_id", Purpose: "low-stock, out-of-stock and backorder alerts"},
+	}
+}
+
 // CreateTables creates the tables (on-demand billing) and waits until they
 // are active. Tables that exist already are left alone.
 func (d *DynamoDB) CreateTables(ctx context.Context) error {
-	for _, t := range []struct{ name, key string }{
-		{d.tables.Stock, "product_id"}, {d.tables.Orders, "order_id"}, {d.tables.Alerts, "alert_id"},
-	} {
-		_, err := d.client.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName:            aws.String(t.name),
-			BillingMode:          types.BillingModePayPerRequest,
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(t.key), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(t.key), KeyType: types.KeyTypeHash}},
-		})
-		var inUse *types.ResourceInUseException
-		if err != nil && !errors.As(err, &inUse) {
-			return fmt.Errorf("create table %s: %w", t.name, err)
-		}
-		w := dynamodb.NewTableExistsWaiter(d.client)
-		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}, 2*time.Minute); err != nil {
-			return fmt.Errorf("wait for table %s: %w", t.name, err)
-		}
-	}
-	return nil
+	return dynamotable.Create(ctx, d.client, d.tables.Specs()...)
 }
 
 // Products implements Store.

@@ -1,0 +1,180 @@
+// Package pipeline builds the functions: for each one its consumer (the
+// Lambda function, its event source mappings, alarms), its DynamoDB tables
+// and the grants on the stores it writes, from one list of definitions.
+package pipeline
+
+import (
+	"path/filepath"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/shopstream/shopstream/infra/consumer"
+	"github.com/shopstream/shopstream/infra/network"
+	"github.com/shopstream/shopstream/infra/streaming"
+	"github.com/shopstream/shopstream/infra/tables"
+	"github.com/shopstream/shopstream/shared/dynamotable"
+)
+
+// Function defines one function of the pipeline.
+type Function struct {
+	// Name is the function's folder under functions/ and its asset under
+	// the asset root.
+	Name string
+	// Topics are consumed; WriteTopics are produced to.
+	Topics, WriteTopics []string
+	// Tables are the function's own DynamoDB tables.
+	Tables []dynamotable.Spec
+	// Lake marks a function that puts objects into the lake bucket
+	// (LAKE_BUCKET).
+	Lake bool
+	// Alerts marks a function that publishes alerts to SNS
+	// (ALERTS_TOPIC_ARN).
+	Alerts bool
+	// Environment is further configuration passed as is.
+	Environment map[string]string
+	Mapping     consumer.Mapping
+	MemoryMB    int
+	// ReservedConcurrency caps concurrency where it protects a sink.
+	ReservedConcurrency int
+}
+
+// Props configure the pipeline.
+type Props struct {
+	// Functions are the functions to build.
+	Functions []Function
+	// AssetRoot holds one folder per function with its bootstrap binary
+	// (`make build` writes bin/functions/NAME/bootstrap).
+	AssetRoot string
+	// Network and Kafka are nil in the LocalStack variant: functions are
+	// then named after the project's names, outside a VPC, without
+	// mappings (the emulator invokes them), producing to KafkaBrokers.
+	Network *network.Network
+	Kafka   *streaming.Kafka
+	// KafkaBrokers is used when Kafka is nil.
+	KafkaBrokers string
+	// Lake is the lake bucket; Logs receives the failure bucket's access logs.
+	Lake, Logs awss3.IBucket
+	// AlertTopic receives the functions' alerts; AlarmTopic the alarms.
+	AlertTopic, AlarmTopic awssns.ITopic
+	// Retain keeps the tables and the failure records on stack deletion.
+	Retain bool
+}
+
+// Pipeline is the built functions.
+type Pipeline struct {
+	constructs.Construct
+	Consumers map[string]*consumer.Consumer
+	Tables    map[string]*tables.Tables
+	// Failures holds what the event source mappings give up on.
+	Failures awss3.Bucket
+}
+
+// New builds every function of p.Functions.
+func New(scope constructs.Construct, id string, p Props) *Pipeline {
+	c := constructs.NewConstruct(scope, &id)
+	removal := awscdk.RemovalPolicy_DESTROY
+	if p.Retain {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	failures := awss3.NewBucket(c, jsii.String("Failures"), &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:             jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		ServerAccessLogsBucket: p.Logs,
+		ServerAccessLogsPrefix: jsii.String("failures/"),
+		RemovalPolicy:          removal,
+		AutoDeleteObjects:      jsii.Bool(!p.Retain),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Expiration: awscdk.Duration_Days(jsii.Number(90)),
+		}},
+	})
+	pl := &Pipeline{Construct: c, Consumers: map[string]*consumer.Consumer{}, Tables: map[string]*tables.Tables{}, Failures: failures}
+	for _, f := range p.Functions {
+		pl.add(f, p)
+	}
+	return pl
+}
+
+func (pl *Pipeline) add(f Function, p Props) {
+	id := exportName(f.Name)
+	env := map[string]*string{"KAFKA_AUTH": jsii.String("iam")}
+	if p.Kafka != nil {
+		env["KAFKA_BROKERS"] = p.Kafka.BootstrapBrokers
+	} else {
+		env["KAFKA_AUTH"] = jsii.String("none")
+		env["KAFKA_BROKERS"] = jsii.String(p.KafkaBrokers)
+	}
+	var tbs *tables.Tables
+	if len(f.Tables) > 0 {
+		tbs = tables.New(pl.Construct, id+"Tables", f.Tables, p.Retain)
+		pl.Tables[f.Name] = tbs
+		for k, v := range tbs.Environment() {
+			env[k] = v
+		}
+	}
+	if f.Lake {
+		env["LAKE_BUCKET"] = p.Lake.BucketName()
+	}
+	if f.Alerts && p.AlertTopic != nil {
+		env["ALERTS_TOPIC_ARN"] = p.AlertTopic.TopicArn()
+	}
+	keys := make([]string, 0, len(f.Environment))
+	for k := range f.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env[k] = jsii.String(f.Environment[k])
+	}
+	props := consumer.Props{
+		Name: f.Name, AssetDir: filepath.Join(p.AssetRoot, f.Name),
+		Network: p.Network, Kafka: p.Kafka, Topics: f.Topics, WriteTopics: f.WriteTopics,
+		Mapping: f.Mapping, Failures: pl.Failures, Environment: env, MemoryMB: f.MemoryMB,
+		ReservedConcurrency: f.ReservedConcurrency, AlarmTopic: p.AlarmTopic,
+	}
+	if p.Kafka == nil {
+		props.FunctionName = f.Name
+	}
+	cons := consumer.New(pl.Construct, id, props)
+	pl.Consumers[f.Name] = cons
+	if tbs != nil {
+		for _, t := range tbs.Tables {
+			t.Table.GrantReadWriteData(cons.Function)
+		}
+	}
+	if f.Lake {
+		// The lake function only puts objects, under keys derived from
+		// each batch; nothing else of the bucket.
+		cons.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"),
+			Resources: &[]*string{p.Lake.ArnForObjects(jsii.String("*"))},
+		}))
+		cdknag.NagSuppressions_AddResourceSuppressions(cons.Function, &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("the lake function writes objects whose keys (table, date, hour, topic, partition, offsets) are only known per batch: s3:PutObject on the lake bucket's objects"),
+			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*Lake.*Bucket[0-9A-F]+\.Arn>\/\*$/g`)}},
+		}}, jsii.Bool(true))
+	}
+	if f.Alerts && p.AlertTopic != nil {
+		p.AlertTopic.GrantPublish(cons.Function)
+	}
+}
+
+// exportName turns "recommendations" into "Recommendations".
+func exportName(name string) string {
+	if name == "" {
+		return name
+	}
+	b := []byte(name)
+	if b[0] >= 'a' && b[0] <= 'z' {
+		b[0] -= 'a' - 'A'
+	}
+	return string(b)
+}
