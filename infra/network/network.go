@@ -25,6 +25,9 @@ type Network struct {
 	// Functions is the security group of the Lambda functions; it allows
 	// all egress inside the VPC and no ingress.
 	Functions awsec2.SecurityGroup
+	// SecretsManager and SNS are the interface endpoints the private
+	// subnets reach those services through (secret rotation; alerts).
+	SecretsManager, SNS awsec2.InterfaceVpcEndpoint
 }
 
 // New builds the network.
@@ -63,7 +66,21 @@ func New(scope constructs.Construct, id string, p Props) *Network {
 		Description:      jsii.String("shopstream Lambda functions: no ingress"),
 		AllowAllOutbound: jsii.Bool(true),
 	})
-	return &Network{Construct: c, Vpc: vpc, Functions: sg}
+	endpoint := func(id string, svc awsec2.InterfaceVpcEndpointAwsService) awsec2.InterfaceVpcEndpoint {
+		// HTTPS from the functions only; other clients (secret rotation)
+		// are admitted by the constructs that add them.
+		esg := awsec2.NewSecurityGroup(c, jsii.String(id+"Endpoint"), &awsec2.SecurityGroupProps{
+			Vpc: vpc, Description: jsii.String(id + " interface endpoint: HTTPS from the functions"), AllowAllOutbound: jsii.Bool(false),
+		})
+		esg.AddIngressRule(sg, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from the functions"), nil)
+		return vpc.AddInterfaceEndpoint(jsii.String(id), &awsec2.InterfaceVpcEndpointOptions{
+			Service: svc, Subnets: PrivateSubnets(), PrivateDnsEnabled: jsii.Bool(true),
+			Open: jsii.Bool(false), SecurityGroups: &[]awsec2.ISecurityGroup{esg},
+		})
+	}
+	return &Network{Construct: c, Vpc: vpc, Functions: sg,
+		SecretsManager: endpoint("SecretsManager", awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()),
+		SNS:            endpoint("SNS", awsec2.InterfaceVpcEndpointAwsService_SNS())}
 }
 
 // PrivateSubnets selects the subnets functions and brokers are placed in.

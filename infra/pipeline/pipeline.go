@@ -16,6 +16,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/shopstream/shopstream/infra/consumer"
+	"github.com/shopstream/shopstream/infra/database"
 	"github.com/shopstream/shopstream/infra/network"
 	"github.com/shopstream/shopstream/infra/streaming"
 	"github.com/shopstream/shopstream/infra/tables"
@@ -37,6 +38,10 @@ type Function struct {
 	// Alerts marks a function that publishes alerts to SNS
 	// (ALERTS_TOPIC_ARN).
 	Alerts bool
+	// Database marks a function that connects to the analytics database
+	// through RDS Proxy with IAM authentication (DB_HOST, DB_PORT,
+	// DB_NAME, DB_USER).
+	Database bool
 	// Environment is further configuration passed as is.
 	Environment map[string]string
 	Mapping     consumer.Mapping
@@ -63,6 +68,9 @@ type Props struct {
 	Lake, Logs awss3.IBucket
 	// AlertTopic receives the functions' alerts; AlarmTopic the alarms.
 	AlertTopic, AlarmTopic awssns.ITopic
+	// Database is the analytics database; required when a function has
+	// Database set and the stack is not the LocalStack variant.
+	Database *database.Database
 	// Retain keeps the tables and the failure records on stack deletion.
 	Retain bool
 }
@@ -144,6 +152,11 @@ func (pl *Pipeline) add(f Function, p Props) {
 	}
 	cons := consumer.New(pl.Construct, id, props)
 	pl.Consumers[f.Name] = cons
+	if f.Database && p.Database != nil {
+		for k, v := range p.Database.GrantConnect(cons.Function) {
+			cons.Function.AddEnvironment(jsii.String(k), v, nil)
+		}
+	}
 	if tbs != nil {
 		for _, t := range tbs.Tables {
 			t.Table.GrantReadWriteData(cons.Function)
@@ -157,8 +170,8 @@ func (pl *Pipeline) add(f Function, p Props) {
 			Resources: &[]*string{p.Lake.ArnForObjects(jsii.String("*"))},
 		}))
 		cdknag.NagSuppressions_AddResourceSuppressions(cons.Function, &[]*cdknag.NagPackSuppression{{
-			Id:     jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("the lake function writes objects whose keys (table, date, hour, topic, partition, offsets) are only known per batch: s3:PutObject on the lake bucket's objects"),
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("the lake function writes objects whose keys (table, date, hour, topic, partition, offsets) are only known per batch: s3:PutObject on the lake bucket's objects"),
 			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*Lake.*Bucket[0-9A-F]+\.Arn>\/\*$/g`)}},
 		}}, jsii.Bool(true))
 	}

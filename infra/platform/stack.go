@@ -4,13 +4,16 @@ package platform
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/shopstream/shopstream/infra/alerting"
+	"github.com/shopstream/shopstream/infra/database"
 	"github.com/shopstream/shopstream/infra/lakecatalog"
 	"github.com/shopstream/shopstream/infra/lakestore"
 	"github.com/shopstream/shopstream/infra/network"
+	"github.com/shopstream/shopstream/infra/observability"
 	"github.com/shopstream/shopstream/infra/pipeline"
 	"github.com/shopstream/shopstream/infra/streaming"
 	"github.com/shopstream/shopstream/shared/event"
@@ -48,6 +51,10 @@ type Stack struct {
 	Alerts  *alerting.Alerts
 	// Pipeline is the functions with their tables and mappings.
 	Pipeline *pipeline.Pipeline
+	// Database is the analytics database; nil when no function uses it
+	// and in the LocalStack variant.
+	Database      *database.Database
+	Observability *observability.Observability
 }
 
 // Topics are the Kafka topics and their partition counts: the input topics
@@ -81,12 +88,33 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	if fns == nil {
 		fns = pipeline.Functions()
 	}
+	if !p.LocalStack && needsDatabase(fns) {
+		s.Database = database.New(st, "Database", database.Props{Network: s.Network, Retain: p.Retain})
+	}
 	s.Pipeline = pipeline.New(st, "Functions", pipeline.Props{
+		Database:  s.Database,
 		Functions: fns, AssetRoot: orDefault(p.AssetRoot, "bin/functions"),
 		Network: s.Network, Kafka: s.Kafka, KafkaBrokers: orDefault(p.KafkaBrokers, "kafka:19092"),
 		Lake: s.Lake.Bucket, Logs: s.Lake.Logs, AlertTopic: s.Alerts.Topic, AlarmTopic: s.Alerts.Topic, Retain: p.Retain,
 	})
+	obs := observability.Props{Functions: map[string]awslambda.IFunction{}, AlarmTopic: s.Alerts.Topic}
+	for name, c := range s.Pipeline.Consumers {
+		obs.Functions[name] = c.Function
+	}
+	if s.Database != nil {
+		obs.Database = s.Database.Cluster
+	}
+	s.Observability = observability.New(st, "Observability", obs)
 	return s
+}
+
+func needsDatabase(fns []pipeline.Function) bool {
+	for _, f := range fns {
+		if f.Database {
+			return true
+		}
+	}
+	return false
 }
 
 func orDefault(v, def string) string {

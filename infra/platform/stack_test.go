@@ -1,6 +1,7 @@
 package platform_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,7 +102,9 @@ func TestKafka(t *testing.T) {
 func TestNetwork(t *testing.T) {
 	template.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
 	template.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
-	template.ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(2))
+	// Gateways for S3 and DynamoDB; interfaces for Secrets Manager (secret
+	// rotation) and SNS (alerts).
+	template.ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(4))
 	template.ResourceCountIs(jsii.String("AWS::EC2::FlowLog"), jsii.Number(1))
 }
 
@@ -144,7 +147,7 @@ func TestFunctions(t *testing.T) {
 		})
 		for _, topic := range f.Topics {
 			template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
-				"Topics": []any{topic},
+				"Topics":                              []any{topic},
 				"AmazonManagedKafkaEventSourceConfig": map[string]any{"ConsumerGroupId": "shopstream-" + f.Name + "-" + topic},
 			})
 		}
@@ -176,6 +179,28 @@ func TestFunctions(t *testing.T) {
 	template.HasResourceProperties(jsii.String("Custom::AWS"), map[string]any{
 		"Create": assertions.Match_AnyValue(),
 	})
+}
+
+// TestDashboard: one dashboard whose widgets show every function's offset
+// lag and dead letters.
+func TestDashboard(t *testing.T) {
+	template.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
+	for _, d := range *template.FindResources(jsii.String("AWS::CloudWatch::Dashboard"), nil) {
+		body, err := json.Marshal((*d)["Properties"].(map[string]any)["DashboardBody"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"OffsetLag", "DeadLetters", "Records"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("dashboard shows no %s", want)
+			}
+		}
+		for _, f := range pipeline.Functions() {
+			if !strings.Contains(string(body), `\"Function\",\"`+f.Name+`\"`) {
+				t.Errorf("dashboard has no metrics of function %s", f.Name)
+			}
+		}
+	}
 }
 
 // TestNagRuns: the same pack flags a bucket that breaks its rules, so an
