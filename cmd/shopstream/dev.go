@@ -46,6 +46,7 @@ type devOptions struct {
 	binary          bool
 	lambdaEndpoint  string
 	functions       string
+	http            devHTTPOptions
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +71,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.lambdaEndpoint, "lambda-endpoint", "", "invoke the functions deployed behind this Lambda Invoke API `URL` (LocalStack: http://localhost:4566) instead of running them here")
 	fs.StringVar(&o.functions, "functions", "", "run only these functions (`name,...`; default: all of "+strings.Join(functionNames(), ", ")+")")
 	fs.BoolVar(&o.binary, "binary", false, "run each function's real bootstrap binary under a local Lambda Runtime API instead of in process")
+	addHTTPFlags(fs, &o.http)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: shopstream dev [flags]")
 		fmt.Fprintln(stderr)
@@ -96,6 +98,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if _, err := selectFunctions(o.functions); err != nil {
 		return usageError{"--functions: " + err.Error()}
+	}
+	if err := o.http.check(fs); err != nil {
+		return usageError{"--http: " + err.Error()}
 	}
 	port, err := loopbackPort(o.kafkaAddr)
 	if err != nil {
@@ -200,6 +205,12 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 		}
 		mappings = append(mappings, m)
 	}
+	web, err := startDevHTTP(runCtx, o.http, selected, env)
+	if err != nil {
+		return err
+	}
+	defer web.Close()
+	say("shopstream dev: %s", web)
 	dl := newDeadLetterCounter(brokers, startOffsets[event.TopicDeadLetters])
 	wg.Add(1)
 	go func() { defer wg.Done(); dl.run(runCtx, logger) }()
@@ -230,10 +241,7 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 	lastAt := time.Now()
 	snapshot := func(generatorState string) devSnapshot {
 		now := time.Now()
-		s := devSnapshot{Elapsed: now.Sub(start), Generator: generatorState, Produced: g.Emitted()}
-		if tr := g.Truth(); tr != nil {
-			s.Bad = tr.Bad
-		}
+		s := devSnapshot{Elapsed: now.Sub(start), Generator: generatorState, Produced: g.Emitted(), Bad: g.BadEmitted()}
 		dt := now.Sub(lastAt).Seconds()
 		if dt > 0 {
 			s.ProduceRS = float64(s.Produced-last.Produced) / dt

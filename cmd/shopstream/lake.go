@@ -12,7 +12,8 @@ import (
 
 // lakeFunction is the lake function in the local pipeline: every event of
 // every topic, dead letters included, to Parquet in the S3 server's bucket
-// shopstream-lake (plain files under run/s3/data/shopstream-lake/).
+// shopstream-lake (plain files under run/s3/data/shopstream-lake/, which
+// `shopstream query` and `shopstream lake compact` read after the run).
 func lakeFunction() pipelineFunction {
 	return pipelineFunction{
 		Name: lake.Name,

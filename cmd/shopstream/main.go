@@ -28,6 +28,9 @@ var commands = []command{
 	{"dev", "run the whole pipeline locally: services, event source mappings, functions, traffic", runDev},
 	{"generate", "generate realistic e-commerce traffic to Kafka or a file, with a ground truth", runGenerate},
 	{"invoke", "run one function once on a payload against local services, like sam local invoke", runInvoke},
+	{"recs", "print a product's recommendations from the read path (or the tables, with --direct)", runRecs},
+	{"query", "run SQL (DuckDB) over the lake's Parquet files, with Athena's table names", runQuery},
+	{"lake", "lake maintenance: `lake compact` merges a partition's small files", runLake},
 }
 
 func main() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -33,13 +34,21 @@ type pipelineFunction struct {
 	// Verify compares the function's final state with the ground truth and
 	// returns the differences.
 	Verify func(ctx context.Context, env *devEnv, truth *generator.Truth) ([]string, error)
+	// Routes builds the function's HTTP routes, by ServeMux pattern ("GET
+	// /recommendations/{product_id}"), that `shopstream dev` serves on
+	// --http; nil for none.
+	Routes func(ctx context.Context, env *devEnv) (map[string]http.Handler, error)
 }
 
 // pipeline lists the functions `shopstream dev` runs. A function joins the
 // local pipeline by being added here.
 var pipeline = []pipelineFunction{
 	inventoryFunction(),
+	fraudFunction(),
+	analyticsFunction(),
 	lakeFunction(),
+	supportFunction(),
+	recommendationsFunction(),
 }
 
 // devEnv is what a function's Setup, Handler and Verify get to reach the

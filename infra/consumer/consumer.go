@@ -128,7 +128,7 @@ func New(scope constructs.Construct, id string, p Props) *Consumer {
 	}
 	cons := &Consumer{Construct: c, Function: fn}
 	cons.alarms(p)
-	if p.Kafka != nil {
+	if p.Kafka != nil && len(p.Topics)+len(p.WriteTopics) > 0 {
 		cons.mappings(p)
 	}
 	// The mappings' network access to the cluster from the VPC needs the

@@ -140,4 +140,17 @@ func suppress(c constructs.Construct, retain bool) {
 			Reason: jsii.String("deletion protection follows shopstream:retain=true (production); development stacks are deleted with their database")})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(true))
+	// The PostgreSQL log group's retention is set by CDK's shared
+	// log-retention function, which needs logs actions on log groups it
+	// only learns of at deploy time.
+	stack := awscdk.Stack_Of(c)
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(*stack.Node().Path()+"/"+logRetentionID), &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("CDK's log-retention function logs with AWSLambdaBasicExecutionRole"),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("CDK's log-retention function sets the retention of the cluster's PostgreSQL log group, whose name RDS chooses at deploy time"),
+			AppliesTo: &[]any{"Resource::*"}},
+	}, jsii.Bool(true))
 }
+
+// logRetentionID is the construct ID of CDK's shared log-retention function.
+const logRetentionID = "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"

@@ -4,13 +4,18 @@
 package pipeline
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -38,14 +43,29 @@ type Function struct {
 	// Alerts marks a function that publishes alerts to SNS
 	// (ALERTS_TOPIC_ARN).
 	Alerts bool
+	// ReadsTablesOf names another function whose tables this one reads
+	// (a read path); their names are passed in the same variables.
+	ReadsTablesOf string
+	// URL gives the function a Lambda function URL (IAM-authenticated):
+	// a read path rather than a consumer.
+	URL bool
 	// Database marks a function that connects to the analytics database
 	// through RDS Proxy with IAM authentication (DB_HOST, DB_PORT,
 	// DB_NAME, DB_USER).
 	Database bool
+	// Migrate runs the function once per deploy whose Schema changed, as
+	// the handler of a CloudFormation custom resource, after the database
+	// is up: the function applies its schema migrations then.
+	Migrate bool
+	// Schema identifies the schema the function's migrations produce (a
+	// digest of them): a deploy with a new Schema runs the migrations again.
+	Schema string
 	// Environment is further configuration passed as is.
 	Environment map[string]string
 	Mapping     consumer.Mapping
 	MemoryMB    int
+	// Timeout bounds one invocation; default 60s.
+	Timeout time.Duration
 	// ReservedConcurrency caps concurrency where it protects a sink.
 	ReservedConcurrency int
 }
@@ -80,6 +100,8 @@ type Pipeline struct {
 	constructs.Construct
 	Consumers map[string]*consumer.Consumer
 	Tables    map[string]*tables.Tables
+	// URLs are the function URLs of the read paths, by function name.
+	URLs map[string]awslambda.FunctionUrl
 	// Failures holds what the event source mappings give up on.
 	Failures awss3.Bucket
 }
@@ -103,7 +125,8 @@ func New(scope constructs.Construct, id string, p Props) *Pipeline {
 			Expiration: awscdk.Duration_Days(jsii.Number(90)),
 		}},
 	})
-	pl := &Pipeline{Construct: c, Consumers: map[string]*consumer.Consumer{}, Tables: map[string]*tables.Tables{}, Failures: failures}
+	pl := &Pipeline{Construct: c, Consumers: map[string]*consumer.Consumer{}, Tables: map[string]*tables.Tables{},
+		URLs: map[string]awslambda.FunctionUrl{}, Failures: failures}
 	for _, f := range p.Functions {
 		pl.add(f, p)
 	}
@@ -144,7 +167,7 @@ func (pl *Pipeline) add(f Function, p Props) {
 	props := consumer.Props{
 		Name: f.Name, AssetDir: filepath.Join(p.AssetRoot, f.Name),
 		Network: p.Network, Kafka: p.Kafka, Topics: f.Topics, WriteTopics: f.WriteTopics,
-		Mapping: f.Mapping, Failures: pl.Failures, Environment: env, MemoryMB: f.MemoryMB,
+		Mapping: f.Mapping, Failures: pl.Failures, Environment: env, MemoryMB: f.MemoryMB, Timeout: f.Timeout,
 		ReservedConcurrency: f.ReservedConcurrency, AlarmTopic: p.AlarmTopic,
 	}
 	if p.Kafka == nil {
@@ -152,10 +175,26 @@ func (pl *Pipeline) add(f Function, p Props) {
 	}
 	cons := consumer.New(pl.Construct, id, props)
 	pl.Consumers[f.Name] = cons
+	if f.ReadsTablesOf != "" {
+		owner, ok := pl.Tables[f.ReadsTablesOf]
+		if !ok {
+			panic(fmt.Sprintf("function %s reads the tables of %s, which is not defined before it", f.Name, f.ReadsTablesOf))
+		}
+		for _, t := range owner.Tables {
+			cons.Function.AddEnvironment(jsii.String(t.Spec.Env), t.Table.TableName(), nil)
+			t.Table.GrantReadData(cons.Function)
+		}
+	}
+	if f.URL {
+		pl.URLs[f.Name] = cons.Function.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
+	}
 	if f.Database && p.Database != nil {
 		for k, v := range p.Database.GrantConnect(cons.Function) {
 			cons.Function.AddEnvironment(jsii.String(k), v, nil)
 		}
+	}
+	if f.Migrate && p.Database != nil {
+		pl.migrate(id, f, cons, p.Database)
 	}
 	if tbs != nil {
 		for _, t := range tbs.Tables {
@@ -178,6 +217,30 @@ func (pl *Pipeline) add(f Function, p Props) {
 	if f.Alerts && p.AlertTopic != nil {
 		p.AlertTopic.GrantPublish(cons.Function)
 	}
+}
+
+// migrate invokes the function as the handler of a custom resource on every
+// deploy that changes its schema, once the database and its proxy exist.
+func (pl *Pipeline) migrate(id string, f Function, cons *consumer.Consumer, db *database.Database) {
+	provider := customresources.NewProvider(pl.Construct, jsii.String(id+"MigrationProvider"), &customresources.ProviderProps{
+		OnEventHandler: cons.Function,
+		LogGroup: awslogs.NewLogGroup(pl.Construct, jsii.String(id+"MigrationProviderLogs"), &awslogs.LogGroupProps{
+			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+	})
+	cr := awscdk.NewCustomResource(pl.Construct, jsii.String(id+"Migrations"), &awscdk.CustomResourceProps{
+		ServiceToken: provider.ServiceToken(),
+		ResourceType: jsii.String("Custom::ShopstreamMigrations"),
+		Properties:   &map[string]any{"Function": f.Name, "Schema": f.Schema},
+	})
+	cr.Node().AddDependency(db.Construct)
+	cdknag.NagSuppressions_AddResourceSuppressions(provider, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("the custom resource provider framework function of CDK logs with AWSLambdaBasicExecutionRole"),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("the provider framework may invoke any version of the one migrating function (lambda:InvokeFunction on its ARN and ARN:*)"),
+			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*Function[0-9A-F]+\.Arn>:\*$/g`)}}},
+		{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("the provider framework function's runtime is chosen by the CDK version in use")},
+	}, jsii.Bool(true))
 }
 
 // exportName turns "recommendations" into "Recommendations".

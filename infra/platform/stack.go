@@ -66,6 +66,7 @@ var Topics = []streaming.Topic{
 	{Name: event.TopicFeedback, Partitions: 3},
 	{Name: event.TopicFraudAlerts, Partitions: 3},
 	{Name: event.TopicInventoryAlerts, Partitions: 3},
+	{Name: event.TopicSupportAlerts, Partitions: 3},
 	{Name: event.TopicDeadLetters, Partitions: 3},
 }
 
@@ -82,7 +83,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
 	}
 	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p.Retain})
-	s.Catalog = lakecatalog.New(st, "Catalog", lakecatalog.Props{Bucket: s.Lake.Bucket, Tables: LakeTables()})
+	s.Catalog = lakecatalog.New(st, "Catalog", lakecatalog.Props{Bucket: s.Lake.Bucket, Tables: LakeTables(), Queries: LakeQueries()})
 	s.Alerts = alerting.New(st, "Alerts")
 	fns := p.Functions
 	if fns == nil {
@@ -122,6 +123,17 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// LakeQueries returns the lake's example queries (shared/lake), which
+// `shopstream query` runs over a local lake, as the workgroup's named
+// queries.
+func LakeQueries() []lakecatalog.Query {
+	var out []lakecatalog.Query
+	for _, q := range lake.Queries() {
+		out = append(out, lakecatalog.Query{Name: q.Name, Description: q.Description, SQL: q.SQL})
+	}
+	return out
 }
 
 // LakeTables returns the Glue definitions of the lake's tables, derived from

@@ -175,10 +175,55 @@ func TestFunctions(t *testing.T) {
 		"Replicas": []any{assertions.Match_ObjectLike(&map[string]any{
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true}})},
 	})
+	// The recommendations read path is an IAM-authenticated function URL.
+	template.HasResourceProperties(jsii.String("AWS::Lambda::Url"), map[string]any{"AuthType": "AWS_IAM"})
 	// The brokers come from the cluster at deploy time.
 	template.HasResourceProperties(jsii.String("Custom::AWS"), map[string]any{
 		"Create": assertions.Match_AnyValue(),
 	})
+}
+
+// TestDatabase: Aurora PostgreSQL Serverless v2, encrypted, with IAM
+// authentication, behind an RDS Proxy that requires IAM and TLS; its secret
+// rotates; the analytics function connects through the proxy and runs the
+// migrations as a custom resource on deploy.
+func TestDatabase(t *testing.T) {
+	template.HasResourceProperties(jsii.String("AWS::RDS::DBCluster"), map[string]any{
+		"Engine": "aurora-postgresql", "StorageEncrypted": true, "EnableIAMDatabaseAuthentication": true,
+		"ServerlessV2ScalingConfiguration": map[string]any{"MinCapacity": 0.5, "MaxCapacity": 8},
+		"Port":                             5433, "DatabaseName": "shopstream",
+	})
+	template.HasResourceProperties(jsii.String("AWS::RDS::DBInstance"), map[string]any{"DBInstanceClass": "db.serverless"})
+	template.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), map[string]any{
+		"EngineFamily": "POSTGRESQL", "RequireTLS": true,
+		"Auth": []any{assertions.Match_ObjectLike(&map[string]any{"IAMAuth": "REQUIRED", "AuthScheme": "SECRETS"})},
+	})
+	template.ResourceCountIs(jsii.String("AWS::SecretsManager::RotationSchedule"), jsii.Number(1))
+	template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+			"SHOPSTREAM_FUNCTION": "analytics", "DB_HOST": assertions.Match_AnyValue(), "DB_USER": "shopstream", "DB_PORT": "5432"})},
+	})
+	template.HasResourceProperties(jsii.String("Custom::ShopstreamMigrations"), map[string]any{
+		"Function": "analytics", "Schema": assertions.Match_StringLikeRegexp(jsii.String("^[0-9a-f]{16}$")),
+	})
+	template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"MetricName": "ACUUtilization", "Threshold": 90,
+	})
+}
+
+// TestNamedQueries: the example queries `shopstream query` runs locally are
+// the workgroup's named queries, word for word.
+func TestNamedQueries(t *testing.T) {
+	qs := lake.Queries()
+	if len(qs) == 0 {
+		t.Fatal("no example queries")
+	}
+	template.ResourceCountIs(jsii.String("AWS::Athena::NamedQuery"), jsii.Number(float64(len(qs))))
+	for _, q := range qs {
+		template.HasResourceProperties(jsii.String("AWS::Athena::NamedQuery"), map[string]any{
+			"Name": q.Name, "QueryString": q.SQL, "Database": "shopstream",
+		})
+	}
 }
 
 // TestDashboard: one dashboard whose widgets show every function's offset

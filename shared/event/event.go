@@ -58,6 +58,7 @@ const (
 	TopicFeedback        = "customer_feedback"
 	TopicFraudAlerts     = "fraud_alerts"
 	TopicInventoryAlerts = "inventory_alerts"
+	TopicSupportAlerts   = "support_alerts"
 	TopicDeadLetters     = "dead_letters"
 )
 

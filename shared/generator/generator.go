@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopstream/shopstream/shared/event"
@@ -44,12 +45,15 @@ type Generator struct {
 	out   []Record
 	head  int
 
-	emitted    int64
-	nextEvent  uint64
-	nextOrder  uint64
-	nextSess   uint64
-	nextShip   uint64
-	nextFraudU int
+	emitted int64
+	// progress mirrors emitted and the bad records among them for readers
+	// on other goroutines (a progress view) while Next runs.
+	progress, badEmitted atomic.Int64
+	nextEvent            uint64
+	nextOrder            uint64
+	nextSess             uint64
+	nextShip             uint64
+	nextFraudU           int
 
 	sessionGap float64 // mean ms between session arrivals
 	truth      *truthBuilder
@@ -103,13 +107,23 @@ func (g *Generator) Next() Record {
 	g.head++
 	g.truth.observe(g.emitted, &rec)
 	g.emitted++
+	if rec.Bad != nil {
+		g.badEmitted.Add(1)
+	}
+	g.progress.Store(g.emitted)
 	return rec
 }
 
-// Emitted returns the number of records Next has returned.
-func (g *Generator) Emitted() int64 { return g.emitted }
+// Emitted returns the number of records Next has returned. It is safe to
+// call while another goroutine calls Next.
+func (g *Generator) Emitted() int64 { return g.progress.Load() }
 
-// Truth returns the ground truth of the records returned so far.
+// BadEmitted returns how many of the records Next has returned are bad. It
+// is safe to call while another goroutine calls Next.
+func (g *Generator) BadEmitted() int64 { return g.badEmitted.Load() }
+
+// Truth returns the ground truth of the records returned so far. It must
+// not be called while another goroutine calls Next.
 func (g *Generator) Truth() *Truth { return g.truth.build() }
 
 func (g *Generator) schedule(a action) {

@@ -63,6 +63,15 @@ type Truth struct {
 	// Metrics counts pre-computed metric events by metric name: they are
 	// stored as metrics, never counted as sales.
 	Metrics map[string]int64 `json:"metrics"`
+
+	// Analytics holds the sessions and per-product windows.
+	Analytics AnalyticsTruth `json:"analytics"`
+
+	// Recs holds the recommendations function's exact counts.
+	Recs RecsTruth `json:"recommendations"`
+
+	// Support holds the support function's rating aggregates and cases.
+	Support SupportTruth `json:"support"`
 }
 
 // FraudLabel marks one order as part of an injected fraud pattern.
@@ -133,6 +142,10 @@ type truthBuilder struct {
 	stock   map[stockKey]*StockLevel
 	orders  map[string]string
 	windows map[windowKey]*Window
+
+	analytics analyticsBuilder
+	recs      recsBuilder
+	support   supportBuilder
 }
 
 func newTruthBuilder(cfg Config) *truthBuilder {
@@ -195,6 +208,9 @@ func (b *truthBuilder) observe(index int64, rec *Record) {
 	}
 	b.orderState(rec.view)
 	b.window(rec.view)
+	b.analytics.observe(rec.view)
+	b.recs.observe(rec.view)
+	b.support.observe(rec.view)
 }
 
 // orderState follows the lifecycle of the order e belongs to, if any.
@@ -349,6 +365,9 @@ func (b *truthBuilder) build() *Truth {
 	}
 	t.ByTopic, t.ByType, t.ByShape = cloneMap(b.t.ByTopic), cloneMap(b.t.ByType), cloneMap(b.t.ByShape)
 	t.BadByReason, t.FraudByPattern, t.Metrics = cloneMap(b.t.BadByReason), cloneMap(b.t.FraudByPattern), cloneMap(b.t.Metrics)
+	b.analytics.build(&t)
+	t.Recs = b.recs.build()
+	t.Support = b.support.build()
 	return &t
 }
 

@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 )
@@ -70,34 +68,31 @@ func (c *Counts) Table(table string) int64 {
 
 // CountS3 reads every lake object under prefix in bucket and counts its
 // rows: from the Parquet footers, and for dead letters from the function and
-// reason columns. Objects that are not lake objects are ignored.
+// reason columns. Objects that are not lake objects are ignored. It reads
+// what a reader sees (Resolve): compacted partitions through their latest
+// manifest, so that superseded and uncommitted files are not counted.
 func CountS3(ctx context.Context, client *s3.Client, bucket, prefix string) (*Counts, error) {
+	return CountObjects(ctx, NewS3Objects(client, bucket), prefix)
+}
+
+// CountObjects counts the rows a reader sees in the lake under prefix of
+// objs, as CountS3 does.
+func CountObjects(ctx context.Context, objs Objects, prefix string) (*Counts, error) {
 	c := &Counts{Rows: map[TablePartition]int64{}, TypeRows: map[TablePartition]map[string]int64{},
 		Objects: map[string]int{}, Bytes: map[string]int64{}, DeadLetters: map[string]map[string]int64{},
 		seen: map[rowID]struct{}{}}
-	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			table, part, ok := ParseKey(strings.TrimPrefix(key, prefix))
-			if !ok {
-				continue
-			}
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	views, err := Resolve(ctx, objs, prefix, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		for _, o := range v.Visible {
+			body, err := objs.Get(ctx, o.Key)
 			if err != nil {
-				return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+				return nil, err
 			}
-			body, err := io.ReadAll(out.Body)
-			out.Body.Close()
-			if err != nil {
-				return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-			}
-			if err := c.add(table, part, body); err != nil {
-				return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+			if err := c.add(v.Table, v.Partition, body); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Key, err)
 			}
 		}
 	}

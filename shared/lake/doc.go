@@ -24,6 +24,15 @@
 // records it could not decode, apart from the dead letters it reads from the
 // dead-letter topic.
 //
+// Compaction (Compactor) adds two kinds of objects to a partition folder:
+//
+//	compacted-GGGGGGGG-HASH-NNN.parquet   the merged rows of generation G
+//	_compaction-GGGGGGGG.json             the manifest committing generation G
+//
+// A reader lists the partition and follows its latest manifest (Resolve):
+// the outputs it names and the small files it does not supersede hold
+// every row exactly once. CountS3 reads the lake so.
+//
 // Items of an order are a repeated group (LIST of STRUCT) in the order's
 // row, not a child table: see Item.
 //

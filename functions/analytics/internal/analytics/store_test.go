@@ -1,0 +1,238 @@
+package analytics_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopstream/shopstream/functions/analytics/internal/analytics"
+	"github.com/shopstream/shopstream/shared/event"
+	"github.com/shopstream/shopstream/shared/kafkabatch"
+	"github.com/shopstream/shopstream/shared/pgtest"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func record(t *testing.T, topic string, partition, offset int64, e event.Event) events.KafkaRecord {
+	t.Helper()
+	v, err := event.AppendJSON(nil, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.KafkaRecord{Topic: topic, Partition: partition, Offset: offset,
+		Key: base64.StdEncoding.EncodeToString([]byte(e.Key())), Value: base64.StdEncoding.EncodeToString(v)}
+}
+
+func view(id, user string, at time.Time, cat string) *event.ProductView {
+	return &event.ProductView{Envelope: event.Envelope{EventID: id, EventType: event.TypeProductView, SchemaVersion: 1, OccurredAt: at},
+		Activity: event.Activity{UserID: user}, ProductID: "p-1", Category: cat}
+}
+
+func process(t *testing.T, proc *kafkabatch.Processor, recs ...events.KafkaRecord) {
+	t.Helper()
+	ev := events.KafkaEvent{Records: map[string][]events.KafkaRecord{}}
+	for _, r := range recs {
+		tp := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
+		ev.Records[tp] = append(ev.Records[tp], r)
+	}
+	resp, err := proc.Process(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("%v %+v", err, resp)
+	}
+}
+
+func windowViews(t *testing.T, pool *pgxpool.Pool, secs int, start time.Time, cat string) (views, users int64) {
+	t.Helper()
+	err := pool.QueryRow(context.Background(), `SELECT product_views, users FROM analytics.windows
+WHERE window_seconds = $1 AND start_at = $2 AND category = $3`, secs, start, cat).Scan(&views, &users)
+	if err != nil {
+		t.Fatalf("window %ds %s %s: %v", secs, start, cat, err)
+	}
+	return views, users
+}
+
+// TestLateEvents: an event behind its partition's latest event time by less
+// than the lateness bound updates its own (already written) window; one
+// further behind goes to the late-event table, verbatim, and counts
+// nowhere; a replay stores it once.
+func TestLateEvents(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t, nil)
+	var dl bytes.Buffer
+	_, proc := newPipeline(t, pool, &dl, analytics.WithLateness(10*time.Minute))
+	ue := event.TopicUserEvents
+	process(t, proc, record(t, ue, 0, 0, view("e-1", "u-1", t0, "books")), record(t, ue, 0, 1, view("e-2", "u-2", t0.Add(20*time.Minute), "books")))
+	if v, u := windowViews(t, pool, 60, t0, "books"); v != 1 || u != 1 {
+		t.Fatalf("window at t0: %d views, %d users", v, u)
+	}
+	// 15 minutes behind: late; 5 minutes behind the latest: on time.
+	late := record(t, ue, 0, 2, view("e-3", "u-3", t0.Add(5*time.Minute), "books"))
+	onTime := record(t, ue, 0, 3, view("e-4", "u-4", t0.Add(15*time.Minute+30*time.Second), "books"))
+	onTimeOld := record(t, ue, 1, 0, view("e-5", "u-5", t0.Add(10*time.Second), "books")) // another partition: its own reference
+	for range 2 {
+		process(t, proc, late, onTime, onTimeOld)
+	}
+	if v, u := windowViews(t, pool, 60, t0, "books"); v != 2 || u != 2 {
+		t.Fatalf("window at t0 after the partition-1 event: %d views, %d users, want 2, 2", v, u)
+	}
+	if v, _ := windowViews(t, pool, 300, t0.Add(15*time.Minute), "_all"); v != 1 {
+		t.Fatalf("5-minute window of the on-time event: %d views", v)
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM analytics.windows WHERE start_at = $1`, t0.Add(5*time.Minute)).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the late event's window has %d rows (%v)", n, err)
+	}
+	var id string
+	var value []byte
+	var occurred, reference time.Time
+	if err := pool.QueryRow(context.Background(), `SELECT event_id, value, occurred_at, max_event_at FROM analytics.late_events`).
+		Scan(&id, &value, &occurred, &reference); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(late.Value)
+	if id != "e-3" || !bytes.Equal(value, raw) || !occurred.Equal(t0.Add(5*time.Minute)) || !reference.Equal(t0.Add(20*time.Minute)) {
+		t.Fatalf("late event %s %s at %s behind %s", id, value, occurred, reference)
+	}
+}
+
+// TestSessionsAcrossTopics: a user's order on transactions, processed
+// before the activity around it on user_events, ends in one session with
+// it; activity that bridges two sessions merges them.
+func TestSessionsAcrossTopics(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t, nil)
+	var dl bytes.Buffer
+	_, proc := newPipeline(t, pool, &dl)
+	total := event.FromCents(2599)
+	order := &event.OrderCreated{Envelope: event.Envelope{EventID: "o-e-1", EventType: event.TypeOrderCreated, SchemaVersion: 1,
+		OccurredAt: t0.Add(50 * time.Minute)}, Order: event.Order{OrderID: "o-1", UserID: "u-1", Currency: "USD", TotalAmount: &total, PaymentMethod: "card",
+		Items: []event.Item{{ProductID: "p-1", Quantity: 1, Price: total, Category: "books"}}}}
+	paid := &event.PaymentAuthorized{Envelope: event.Envelope{EventID: "o-e-2", EventType: event.TypePaymentAuthorized, SchemaVersion: 1,
+		OccurredAt: t0.Add(50*time.Minute + 10*time.Second)}, Order: order.Order}
+	process(t, proc, record(t, event.TopicTransactions, 0, 0, order), record(t, event.TopicTransactions, 0, 1, paid))
+	process(t, proc, record(t, event.TopicUserEvents, 0, 0, view("e-1", "u-1", t0, "books")))
+	sessions := func() []string {
+		rows, err := pool.Query(context.Background(), `SELECT start_at, end_at, events, pages, orders, converted, revenue_cents FROM analytics.sessions ORDER BY start_at`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s, e time.Time
+			var evs, pages, orders, rev int64
+			var conv bool
+			if err := rows.Scan(&s, &e, &evs, &pages, &orders, &conv, &rev); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s-%s %d %d %d %v %d", s.Sub(t0), e.Sub(t0), evs, pages, orders, conv, rev))
+		}
+		return out
+	}
+	if dl.Len() > 0 {
+		t.Fatalf("dead letters: %s", dl.String())
+	}
+	if got, want := sessions(), []string{"0s-0s 1 1 0 false 0", "50m0s-50m10s 2 0 1 true 2599"}; !slices.Equal(got, want) {
+		t.Fatalf("sessions %q, want %q", got, want)
+	}
+	// A view 25 minutes in is within 30 minutes of both: one session.
+	process(t, proc, record(t, event.TopicUserEvents, 0, 1, view("e-2", "u-1", t0.Add(25*time.Minute), "books")))
+	if got, want := sessions(), []string{"0s-50m10s 4 2 1 true 2599"}; !slices.Equal(got, want) {
+		t.Fatalf("sessions %q, want %q", got, want)
+	}
+}
+
+// TestMigrateConcurrently: migrations started at once by several
+// functions apply each version once; a later start applies nothing.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ms, err := analytics.Migrations()
+	if err != nil || len(ms) < 2 {
+		t.Fatalf("%d migrations: %v", len(ms), err)
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		applied []int
+	)
+	for range 4 {
+		wg.Go(func() {
+			vs, err := analytics.Migrate(ctx, pool)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			applied = append(applied, vs...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(applied)
+	var want []int
+	for _, m := range ms {
+		want = append(want, m.Version)
+	}
+	if !slices.Equal(applied, want) {
+		t.Fatalf("applied %v, want each of %v once", applied, want)
+	}
+	if again, err := analytics.Migrate(ctx, pool); err != nil || len(again) != 0 {
+		t.Fatalf("a second start applied %v (%v)", again, err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM analytics.schema_migrations").Scan(&n); err != nil || n != len(ms) {
+		t.Fatalf("schema_migrations has %d rows (%v)", n, err)
+	}
+}
+
+// TestRejectsUnstorableText: an event whose text PostgreSQL cannot store
+// (a NUL) is rejected on its own; the rest of its batch is stored, and a
+// replay changes nothing stored.
+func TestRejectsUnstorableText(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t, nil)
+	h := analytics.New(analytics.NewPostgres(pool, "analytics"))
+	n := 3
+	bad := &event.Search{Envelope: event.Envelope{EventID: "e-2", EventType: event.TypeSearch, SchemaVersion: 1, OccurredAt: t0},
+		Activity: event.Activity{UserID: "u-1"}, Query: "a\x00b", ResultsCount: &n}
+	msgs := func() []*kafkabatch.Message {
+		return []*kafkabatch.Message{
+			{Record: kafkabatch.Record{Topic: event.TopicUserEvents, Offset: 0}, Event: view("e-1", "u-1", t0, "books")},
+			{Record: kafkabatch.Record{Topic: event.TopicUserEvents, Offset: 1}, Event: bad},
+			{Record: kafkabatch.Record{Topic: event.TopicUserEvents, Offset: 2}, Event: view("e-3", "u-2", t0, "books")},
+		}
+	}
+	b := kafkabatch.NewBatch(msgs())
+	if err := h.Handle(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Rejected(); len(r) != 1 || r[0].Message.Offset != 1 || event.ReasonOf(r[0].Err) != event.ReasonInvalidValue {
+		t.Fatalf("rejected %+v", r)
+	}
+	// A replay rejects it again (its dead letter may be what failed) and
+	// counts nothing twice.
+	again := kafkabatch.NewBatch(msgs())
+	if err := h.Handle(context.Background(), again); err != nil || len(again.Rejected()) != 1 {
+		t.Fatalf("replay: %v, rejected %d", err, len(again.Rejected()))
+	}
+	if v, u := windowViews(t, pool, 60, t0, "_all"); v != 2 || u != 2 {
+		t.Fatalf("window: %d views, %d users", v, u)
+	}
+	var searches int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM analytics.search_terms").Scan(&searches); err != nil || searches != 0 {
+		t.Fatalf("%d search terms (%v)", searches, err)
+	}
+}
