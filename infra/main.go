@@ -4,6 +4,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -20,6 +25,15 @@ func main() {
 	// shopstream:kafkaBrokers: the brokers the LocalStack variant's
 	// functions produce to (default kafka:19092 on the compose network).
 	brokers, _ := app.Node().TryGetContext(jsii.String("shopstream:kafkaBrokers")).(string)
+	// shopstream:minPollers and shopstream:maxPollers: provisioned pollers
+	// of every event source mapping (defaults 1 and 3).
+	minPollers, err1 := intContext(app, "shopstream:minPollers")
+	maxPollers, err2 := intContext(app, "shopstream:maxPollers")
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintln(os.Stderr, "infra:", err)
+		jsii.Close()
+		os.Exit(2)
+	}
 	platform.NewStack(app, "Shopstream", &platform.StackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("shopstream: real-time e-commerce event processing on MSK, Lambda, DynamoDB, Aurora and an S3 lake"),
@@ -27,6 +41,28 @@ func main() {
 		LocalStack:   target == "localstack",
 		Retain:       retain == "true",
 		KafkaBrokers: brokers,
+		MinPollers:   minPollers,
+		MaxPollers:   maxPollers,
 	})
 	app.Synth(nil)
+}
+
+// intContext reads a whole-number context value given with -c NAME=N (a
+// string) or in cdk.json (a number); absent means 0. Anything else stops
+// the synth with the reason.
+func intContext(app awscdk.App, name string) (int, error) {
+	v := app.Node().TryGetContext(jsii.String(name))
+	switch v := v.(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if v >= 1 && v == float64(int(v)) {
+			return int(v), nil
+		}
+	case string:
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("context %s is %v: want a whole number of at least 1", name, v)
 }

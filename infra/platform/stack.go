@@ -37,6 +37,10 @@ type StackProps struct {
 	// LocalStack variant; default kafka:19092, the compose broker's
 	// listener on the compose network.
 	KafkaBrokers string
+	// MinPollers and MaxPollers set the provisioned pollers of every event
+	// source mapping (context shopstream:minPollers, shopstream:maxPollers);
+	// 0 keeps each function's own setting (default 1 and 3).
+	MinPollers, MaxPollers int
 	// Functions are the functions to deploy; default pipeline.Functions().
 	Functions []pipeline.Function
 }
@@ -88,6 +92,15 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	fns := p.Functions
 	if fns == nil {
 		fns = pipeline.Functions()
+	}
+	fns = append([]pipeline.Function(nil), fns...)
+	for i := range fns {
+		if p.MinPollers > 0 {
+			fns[i].Mapping.MinPollers = p.MinPollers
+		}
+		if p.MaxPollers > 0 {
+			fns[i].Mapping.MaxPollers = p.MaxPollers
+		}
 	}
 	if !p.LocalStack && needsDatabase(fns) {
 		s.Database = database.New(st, "Database", database.Props{Network: s.Network, Retain: p.Retain})

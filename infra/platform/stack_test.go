@@ -211,6 +211,17 @@ func TestDatabase(t *testing.T) {
 	})
 }
 
+// TestPollersFromContext: the provisioned pollers given to the stack apply
+// to every event source mapping.
+func TestPollersFromContext(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	st := platform.NewStack(app, "Pollers", &platform.StackProps{AssetRoot: assetRoot, MinPollers: 2, MaxPollers: 7})
+	tpl := assertions.Template_FromStack(st.Stack, nil)
+	tpl.AllResourcesProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+		"ProvisionedPollerConfig": map[string]any{"MinimumPollers": 2, "MaximumPollers": 7},
+	})
+}
+
 // TestNamedQueries: the example queries `shopstream query` runs locally are
 // the workgroup's named queries, word for word.
 func TestNamedQueries(t *testing.T) {
