@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shopstream/shopstream/shared/dynamobatch"
 	"github.com/shopstream/shopstream/shared/dynamotable"
 
 	"github.com/shopstream/shopstream/shared/event"
@@ -269,7 +269,7 @@ func (d *DynamoDB) Send(ctx context.Context, alerts []*event.FraudAlert) error {
 			"event": s(string(v)),
 		}}})
 	}
-	return inParallel(reqs, 25, func(chunk []types.WriteRequest) error {
+	return dynamobatch.Chunks(reqs, 25, func(chunk []types.WriteRequest) error {
 		pending := map[string][]types.WriteRequest{d.tables.Alerts: chunk}
 		for backoff := 10 * time.Millisecond; len(pending) > 0; backoff = min(2*backoff, time.Second) {
 			d.reqs.Add(1)
@@ -279,7 +279,7 @@ func (d *DynamoDB) Send(ctx context.Context, alerts []*event.FraudAlert) error {
 			}
 			pending = out.UnprocessedItems
 			if len(pending) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
+				if err := dynamobatch.Sleep(ctx, backoff); err != nil {
 					return err
 				}
 			}
@@ -306,7 +306,7 @@ const maxTransact = 100
 func (d *DynamoDB) transactPuts(ctx context.Context, table string, puts []condPut) map[string]error {
 	var mu sync.Mutex
 	errs := map[string]error{}
-	_ = inParallel(puts, maxTransact, func(chunk []condPut) error {
+	_ = dynamobatch.Chunks(puts, maxTransact, func(chunk []condPut) error {
 		rest := chunk
 		backoff := 20 * time.Millisecond
 		for attempt := 1; len(rest) > 0; attempt++ {
@@ -355,7 +355,7 @@ func (d *DynamoDB) transactPuts(ctx context.Context, table string, puts []condPu
 				}
 			}
 			rest = again
-			if err := sleep(ctx, backoff); err != nil {
+			if err := dynamobatch.Sleep(ctx, backoff); err != nil {
 				mu.Lock()
 				for _, p := range rest {
 					errs[p.key] = err
@@ -376,66 +376,6 @@ func (d *DynamoDB) landed(ctx context.Context, table string, p condPut) bool {
 	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{p.keyAttr: p.item[p.keyAttr]}})
 	return err == nil && out.Item != nil && reflect.DeepEqual(out.Item, p.item)
-}
-
-// parallel is how many requests of one call run at once.
-const parallel = 8
-
-func inParallel[T any](items []T, size int, f func([]T) error) error {
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, parallel)
-	)
-	for chunk := range slices.Chunk(items, size) {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := f(chunk); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
-func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
-	var mu sync.Mutex
-	return inParallel(ids, 100, func(chunk []string) error {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, id := range chunk {
-			keys[i] = map[string]types.AttributeValue{key: s(id)}
-		}
-		req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for backoff := 10 * time.Millisecond; len(req) > 0; backoff = min(2*backoff, time.Second) {
-			d.reqs.Add(1)
-			out, err := d.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return fmt.Errorf("read %s: %w", table, err)
-			}
-			mu.Lock()
-			for _, item := range out.Responses[table] {
-				if err := each(item); err != nil {
-					mu.Unlock()
-					return fmt.Errorf("read %s: %w", table, err)
-				}
-			}
-			mu.Unlock()
-			req = out.UnprocessedKeys
-			if len(req) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
 }
 
 func (d *DynamoDB) scan(ctx context.Context, table string) ([]map[string]types.AttributeValue, error) {
@@ -509,17 +449,6 @@ func decodeDecision(item map[string]types.AttributeValue) (*Decision, error) {
 	return d, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
@@ -555,4 +484,8 @@ func flt(av types.AttributeValue) (float64, error) {
 		return 0, fmt.Errorf("attribute is %T, not a number", av)
 	}
 	return strconv.ParseFloat(v.Value, 64)
+}
+
+func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
+	return dynamobatch.Get(ctx, d.client, table, key, ids, &d.reqs, each)
 }

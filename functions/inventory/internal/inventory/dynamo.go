@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shopstream/shopstream/shared/dynamobatch"
 	"github.com/shopstream/shopstream/shared/dynamotable"
 	"github.com/shopstream/shopstream/shared/event"
 )
@@ -95,67 +95,6 @@ func (d *DynamoDB) Orders(ctx context.Context, ids []string) (map[string]*Order,
 		return nil
 	})
 	return out, err
-}
-
-// parallel is how many requests of one batch read or write run at once.
-const parallel = 8
-
-// inParallel runs f on every chunk of items, parallel at a time, and
-// returns the first error.
-func inParallel[T any](items []T, size int, f func([]T) error) error {
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, parallel)
-	)
-	for chunk := range slices.Chunk(items, size) {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := f(chunk); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
-func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
-	var mu sync.Mutex
-	return inParallel(ids, 100, func(chunk []string) error {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, id := range chunk {
-			keys[i] = map[string]types.AttributeValue{key: s(id)}
-		}
-		req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for backoff := 10 * time.Millisecond; len(req) > 0; backoff = min(2*backoff, time.Second) {
-			out, err := d.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return fmt.Errorf("read %s: %w", table, err)
-			}
-			mu.Lock()
-			for _, item := range out.Responses[table] {
-				if err := each(item); err != nil {
-					mu.Unlock()
-					return fmt.Errorf("read %s: %w", table, err)
-				}
-			}
-			mu.Unlock()
-			req = out.UnprocessedKeys
-			if len(req) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
 }
 
 // PutProduct implements Store: one UpdateItem, conditional on the version.
@@ -309,37 +248,6 @@ func scanDecoded[T any](ctx context.Context, d *DynamoDB, table string, decode f
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-func (d *DynamoDB) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
-	return inParallel(reqs, 25, func(chunk []types.WriteRequest) error {
-		pending := map[string][]types.WriteRequest{table: chunk}
-		for backoff := 10 * time.Millisecond; len(pending) > 0; backoff = min(2*backoff, time.Second) {
-			d.writes.Add(1)
-			out, err := d.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("write %d items to %s: %w", len(pending[table]), table, err)
-			}
-			pending = out.UnprocessedItems
-			if len(pending) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -597,4 +505,12 @@ func decodeJournal(b []byte) ([]Entry, error) {
 		out = append(out, Entry{At: prev, Delta: d, Part: parts[pi], Offset: off})
 	}
 	return out, nil
+}
+
+func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
+	return dynamobatch.Get(ctx, d.client, table, key, ids, nil, each)
+}
+
+func (d *DynamoDB) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+	return dynamobatch.Write(ctx, d.client, table, reqs, &d.writes)
 }

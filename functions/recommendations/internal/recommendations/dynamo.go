@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shopstream/shopstream/shared/dynamobatch"
 	"github.com/shopstream/shopstream/shared/dynamotable"
 )
 
@@ -207,99 +206,6 @@ func (d *DynamoDB) Scan(ctx context.Context, table string) ([]map[string]types.A
 	return out, nil
 }
 
-// parallel is how many requests of one batch read or write run at once.
-const parallel = 8
-
-// inParallel runs f on every chunk of items, parallel at a time, and
-// returns the first error.
-func inParallel[T any](items []T, size int, f func([]T) error) error {
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, parallel)
-	)
-	for chunk := range slices.Chunk(items, size) {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := f(chunk); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
-func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
-	var mu sync.Mutex
-	return inParallel(ids, 100, func(chunk []string) error {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, id := range chunk {
-			keys[i] = map[string]types.AttributeValue{key: s(id)}
-		}
-		req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for backoff := 10 * time.Millisecond; len(req) > 0; backoff = min(2*backoff, time.Second) {
-			d.reads.Add(1)
-			out, err := d.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return fmt.Errorf("read %s: %w", table, err)
-			}
-			mu.Lock()
-			for _, item := range out.Responses[table] {
-				if err := each(item); err != nil {
-					mu.Unlock()
-					return fmt.Errorf("read %s: %w", table, err)
-				}
-			}
-			mu.Unlock()
-			req = out.UnprocessedKeys
-			if len(req) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
-func (d *DynamoDB) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
-	return inParallel(reqs, 25, func(chunk []types.WriteRequest) error {
-		pending := map[string][]types.WriteRequest{table: chunk}
-		for backoff := 10 * time.Millisecond; len(pending) > 0; backoff = min(2*backoff, time.Second) {
-			d.writes.Add(1)
-			out, err := d.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("write %d items to %s: %w", len(pending[table]), table, err)
-			}
-			pending = out.UnprocessedItems
-			if len(pending) > 0 {
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
@@ -452,4 +358,12 @@ func getF(av types.AttributeValue) (float64, error) {
 		return 0, fmt.Errorf("attribute is %T, not a number", av)
 	}
 	return strconv.ParseFloat(v.Value, 64)
+}
+
+func (d *DynamoDB) batchGet(ctx context.Context, table, key string, ids []string, each func(map[string]types.AttributeValue) error) error {
+	return dynamobatch.Get(ctx, d.client, table, key, ids, &d.reads, each)
+}
+
+func (d *DynamoDB) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+	return dynamobatch.Write(ctx, d.client, table, reqs, &d.writes)
 }
