@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,14 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shopstream/shopstream/functions/recommendations/api"
+	"github.com/shopstream/shopstream/shared/logging"
 )
 
 func main() {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))); err != nil {
-		l = slog.LevelInfo
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+	logger := logging.New(os.Stdout, "recommendations-api", os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		logger.Error("init failed", "err", err)

@@ -45,15 +45,15 @@ type Generator struct {
 	out   []Record
 	head  int
 
-	emitted int64
-	// progress mirrors emitted and the bad records among them for readers
-	// on other goroutines (a progress view) while Next runs.
-	progress, badEmitted atomic.Int64
-	nextEvent            uint64
-	nextOrder            uint64
-	nextSess             uint64
-	nextShip             uint64
-	nextFraudU           int
+	// emitted and badEmitted count the records Next has returned, and the
+	// bad ones among them, for readers on other goroutines (a progress
+	// view) too.
+	emitted, badEmitted atomic.Int64
+	nextEvent           uint64
+	nextOrder           uint64
+	nextSess            uint64
+	nextShip            uint64
+	nextFraudU          int
 
 	sessionGap float64 // mean ms between session arrivals
 	truth      *truthBuilder
@@ -105,18 +105,16 @@ func (g *Generator) Next() Record {
 	rec := g.out[g.head]
 	g.out[g.head] = Record{}
 	g.head++
-	g.truth.observe(g.emitted, &rec)
-	g.emitted++
+	g.truth.observe(g.emitted.Add(1)-1, &rec)
 	if rec.Bad != nil {
 		g.badEmitted.Add(1)
 	}
-	g.progress.Store(g.emitted)
 	return rec
 }
 
 // Emitted returns the number of records Next has returned. It is safe to
 // call while another goroutine calls Next.
-func (g *Generator) Emitted() int64 { return g.progress.Load() }
+func (g *Generator) Emitted() int64 { return g.emitted.Load() }
 
 // BadEmitted returns how many of the records Next has returned are bad. It
 // is safe to call while another goroutine calls Next.

@@ -3,7 +3,6 @@ package generator
 import (
 	"cmp"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/shopstream/shopstream/shared/event"
@@ -78,17 +77,13 @@ var (
 	supportPriorities = [...]string{"", "low", "medium", "high"}
 )
 
-// supportBuilder follows orders and feedback for the support truth. Its
-// lock lets a progress view build the truth while records are generated.
+// supportBuilder follows orders and feedback for the support truth.
 type supportBuilder struct {
-	mu       sync.Mutex
 	orders   map[string]*SupportOrder
 	feedback []*event.Feedback
 }
 
 func (s *supportBuilder) observe(e event.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var o *event.Order
 	switch e := e.(type) {
 	case *event.Feedback:
@@ -136,8 +131,6 @@ func (s *supportBuilder) observe(e event.Event) {
 }
 
 func (s *supportBuilder) build() SupportTruth {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	type rkey struct {
 		hour       int64
 		scope, key string

@@ -29,9 +29,9 @@ func benchBatches(b *testing.B) [][]*kafkabatch.Message {
 	var batches [][]*kafkabatch.Message
 	for {
 		var batch []*kafkabatch.Message
-		for _, tp := range l.parts {
-			take := min(len(l.recs[tp])-pos[tp], 10_000/len(l.parts))
-			for _, r := range l.recs[tp][pos[tp] : pos[tp]+take] {
+		for _, tp := range l.Parts {
+			take := min(len(l.Records[tp])-pos[tp], 10_000/len(l.Parts))
+			for _, r := range l.Records[tp][pos[tp] : pos[tp]+take] {
 				v, err := base64.StdEncoding.DecodeString(r.Value)
 				if err != nil {
 					b.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopstream/shopstream/functions/analytics/internal/analytics"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -45,32 +45,12 @@ func (m deliveryMode) String() string {
 func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *kafkaLog, mode deliveryMode,
 	drop *dropper, rng *rand.Rand, batch int) int {
 	t.Helper()
-	pos := map[string]int{}
+	b := esmtest.Batches{Log: l, Size: batch, Rand: rng, Behind: 4,
+		Lead: esmtest.Alternate(10, event.TopicTransactions, event.TopicUserEvents)}
 	invocations := 0
-	for round := 0; ; round++ {
-		ahead := event.TopicTransactions
-		if (round/10)%2 == 1 {
-			ahead = event.TopicUserEvents
-		}
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		end := map[string]int{}
-		left := batch
-		for _, tp := range l.parts {
-			share := batch / len(l.parts)
-			if strings.HasPrefix(tp, ahead+"-") {
-				share *= 3
-			} else {
-				share /= 4
-			}
-			take := min(len(l.recs[tp])-pos[tp], 1+rng.IntN(max(1, share)), left)
-			if take <= 0 {
-				continue
-			}
-			ev.Records[tp] = l.recs[tp][pos[tp] : pos[tp]+take]
-			end[tp] = pos[tp] + take
-			left -= take
-		}
-		if len(ev.Records) == 0 {
+	for {
+		ev, ok := b.Next()
+		if !ok {
 			return invocations
 		}
 		deliver := func() (kafkabatch.Response, error) {
@@ -107,12 +87,9 @@ func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *k
 		if len(resp.BatchItemFailures) > 0 {
 			t.Fatalf("batch failed: %+v", resp)
 		}
-		for tp, e := range end {
-			start := pos[tp]
-			pos[tp] = e
-			if mode == overlap && rng.IntN(2) == 0 {
-				pos[tp] = start + rng.IntN(e-start)
-			}
+		b.Commit(resp)
+		if mode == overlap {
+			b.Overlap()
 		}
 	}
 }
@@ -199,7 +176,7 @@ func checkRun(t *testing.T, l *kafkaLog, truth *generator.Truth, mode deliveryMo
 	n := consume(t, ctx, proc, l, mode, drop, rng, 700)
 	st := h.Stats()
 	t.Logf("%s: %d records in %d invocations, %d applied, %d skipped, %d dropped connections, %d transaction retries",
-		mode, l.count, n, st.Applied.Load(), st.Skipped.Load(), drop.drops, st.Retries.Load())
+		mode, l.Count, n, st.Applied.Load(), st.Skipped.Load(), drop.drops, st.Retries.Load())
 	switch mode {
 	case twice, overlap:
 		if st.Skipped.Load() == 0 {
@@ -252,8 +229,8 @@ func checkSearchTerms(t *testing.T, ctx context.Context, pool *pgxpool.Pool, l *
 	}
 	want := map[key]int64{}
 	hostile := 0
-	for _, tp := range l.parts {
-		for _, r := range l.recs[tp] {
+	for _, tp := range l.Parts {
+		for _, r := range l.Records[tp] {
 			v, err := base64.StdEncoding.DecodeString(r.Value)
 			if err != nil {
 				t.Fatal(err)
@@ -354,26 +331,13 @@ func TestConcurrentInvocations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				consume(t, ctx, proc, l.only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 150)
+				consume(t, ctx, proc, l.Only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 150)
 			})
 		}
 	})
 	for _, d := range analytics.Compare(ctx, pool, truth) {
 		t.Error(d)
 	}
-}
-
-// only returns the part of l on topic.
-func (l *kafkaLog) only(topic string) *kafkaLog {
-	out := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for _, tp := range l.parts {
-		if strings.HasPrefix(tp, topic+"-") {
-			out.parts = append(out.parts, tp)
-			out.recs[tp] = l.recs[tp]
-			out.count += len(l.recs[tp])
-		}
-	}
-	return out
 }
 
 type lockedBuffer struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopstream/shopstream/functions/fraud/internal/fraud"
 	"github.com/shopstream/shopstream/shared/dynamotest"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/eventtest"
 )
@@ -46,7 +47,7 @@ func TestFunctionAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := eventOf([]events.KafkaRecord{
+	ev := esmtest.Payload([]events.KafkaRecord{
 		record(t, 0, 0, "u-1", orderJSON("o-1", "u-1", "fp_bad0bad0bad0bad0", "8.8.8.8", t0, 2500, 1, "New York", 40.71, -74)),
 		record(t, 0, 1, "u-2", orderJSON("o-2", "u-2", "fp_good0good0good0g", "9.9.9.9", t0, 2500, 1, "Boston", 42.36, -71.06)),
 		record(t, 0, 2, "u-2", `{"broken"`),

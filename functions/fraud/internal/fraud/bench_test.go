@@ -22,7 +22,7 @@ import (
 // handler's own rate on the in-memory store.
 func BenchmarkHandler10k(b *testing.B) {
 	l, _ := newLog(b, generator.Config{}, 40_000)
-	batches := liveBatches(l, 10_000)
+	batches := l.LiveBatches(10_000)
 	warm, batch := batches[:3], batches[3]
 	ctx := context.Background()
 	b.Run("decode-only", func(b *testing.B) {

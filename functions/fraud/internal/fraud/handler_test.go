@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shopstream/shopstream/functions/fraud/internal/fraud"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 )
@@ -49,7 +50,7 @@ func TestBadAndLegacyRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := eventOf([]events.KafkaRecord{
+	ev := esmtest.Payload([]events.KafkaRecord{
 		record(t, 0, 0, "u-1", orderJSON("o-1", "u-1", "fp_aaaaaaaaaaaaaaaa", "8.8.8.8", t0, 2500, 1, "New York", 40.71, -74)),
 		record(t, 0, 1, "u-1", `{"order_id":"o-2",`),
 		record(t, 0, 2, "u-1", `{"order_id":"o-3","user_id":"u-1","status":"created","timestamp":"2026-01-01T12:30:00Z","items":[{"product_id":"p-1","quantity":1}]}`),
@@ -127,7 +128,7 @@ func TestTransientFailure(t *testing.T) {
 	mem := fraud.NewMemory()
 	fs := &failingStore{Store: mem, users: map[string]bool{"u-1": true}}
 	p, _ := newProcessor(t, fs, newMemAlerts())
-	resp, err := p.Process(ctx, eventOf(recs))
+	resp, err := p.Process(ctx, esmtest.Payload(recs))
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier.Partition != "transactions-0" ||
 		resp.BatchItemFailures[0].ItemIdentifier.Offset != 0 {
 		t.Fatalf("want only transactions-0 from offset 0 failed: %v %+v", err, resp)
@@ -136,12 +137,12 @@ func TestTransientFailure(t *testing.T) {
 		t.Fatalf("profiles after the failure: %v", u)
 	}
 	fs.users = nil
-	if resp, err := p.Process(ctx, eventOf(recs)); err != nil || len(resp.BatchItemFailures) != 0 {
+	if resp, err := p.Process(ctx, esmtest.Payload(recs)); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("redelivery: %v %+v", err, resp)
 	}
 	clean := fraud.NewMemory()
 	cp, _ := newProcessor(t, clean, newMemAlerts())
-	run(t, cp, []events.KafkaEvent{eventOf(recs)})
+	run(t, cp, []events.KafkaEvent{esmtest.Payload(recs)})
 	for _, id := range []string{"u-1", "u-2"} {
 		a, _ := mem.Users(ctx, []string{id})
 		b, _ := clean.Users(ctx, []string{id})
@@ -152,7 +153,7 @@ func TestTransientFailure(t *testing.T) {
 		}
 	}
 	fs.reads = true
-	resp, err = p.Process(ctx, eventOf([]events.KafkaRecord{record(t, 0, 2, "u-1",
+	resp, err = p.Process(ctx, esmtest.Payload([]events.KafkaRecord{record(t, 0, 2, "u-1",
 		orderJSON("o-5", "u-1", "fp_aaaaaaaaaaaaaaaa", "8.8.8.8", t0.Add(time.Hour), 2500, 1, "New York", 40.71, -74))}))
 	if err != nil || len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("a failed read must fail its records, not the invocation: %v %+v", err, resp)
@@ -174,7 +175,7 @@ func TestLogsAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := fraud.NewFunctionOf(p, &metrics)
-	ev := eventOf([]events.KafkaRecord{
+	ev := esmtest.Payload([]events.KafkaRecord{
 		record(t, 0, 7, "u-1", orderJSON("o-1", "u-1", "fp_cccccccccccccccc", "6.6.6.6", t0, 2500, 1, "New York", 40.71, -74)),
 		record(t, 0, 8, "u-2", orderJSON("o-2", "u-2", "fp_dddddddddddddddd", "7.7.7.7", t0, 2500, 1, "New York", 40.71, -74)),
 		record(t, 0, 9, "u-2", `not json`),

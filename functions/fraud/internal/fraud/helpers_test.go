@@ -2,111 +2,40 @@ package fraud_test
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shopstream/shopstream/functions/fraud/internal/fraud"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 )
 
-// kafkaLog is generated transactions traffic as the topic holds it: records
-// partitioned by key, offsets per partition.
-type kafkaLog struct {
-	parts []string
-	recs  map[string][]events.KafkaRecord
-	count int
-}
+// kafkaLog is generated traffic as the transactions topic holds it.
+type kafkaLog = esmtest.Log
 
 const partitions = 4
 
 // newLog generates traffic until the transactions topic holds n records.
 func newLog(t testing.TB, cfg generator.Config, n int) (*kafkaLog, *generator.Truth) {
 	t.Helper()
-	g, err := generator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for l.count < n {
-		r := g.Next()
-		if r.Topic != event.TopicTransactions {
-			continue
-		}
-		h := fnv.New32a()
-		h.Write([]byte(r.Key))
-		p := int64(h.Sum32() % partitions)
-		tp := fmt.Sprintf("%s-%d", r.Topic, p)
-		l.recs[tp] = append(l.recs[tp], events.KafkaRecord{
-			Topic: r.Topic, Partition: p, Offset: int64(len(l.recs[tp])),
-			Timestamp:     events.MilliSecondsEpochTime{Time: r.Time},
-			TimestampType: "CREATE_TIME",
-			Key:           base64.StdEncoding.EncodeToString([]byte(r.Key)),
-			Value:         base64.StdEncoding.EncodeToString(r.Value),
-		})
-		l.count++
-	}
-	for tp := range l.recs {
-		l.parts = append(l.parts, tp)
-	}
-	sort.Strings(l.parts)
-	return l, g.Truth()
-}
-
-// liveBatches cuts the log into batches of size records in arrival order,
-// each batch mixing every partition, as a mapping reading live traffic does.
-func liveBatches(l *kafkaLog, size int) []events.KafkaEvent {
-	var all []events.KafkaRecord
-	for _, tp := range l.parts {
-		all = append(all, l.recs[tp]...)
-	}
-	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int { return a.Timestamp.Compare(b.Timestamp.Time) })
-	var out []events.KafkaEvent
-	for chunk := range slices.Chunk(all, size) {
-		out = append(out, eventOf(chunk))
-	}
-	return out
-}
-
-func eventOf(recs []events.KafkaRecord) events.KafkaEvent {
-	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-	for _, r := range recs {
-		tp := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
-		ev.Records[tp] = append(ev.Records[tp], r)
-	}
-	for tp := range ev.Records {
-		slices.SortFunc(ev.Records[tp], func(a, b events.KafkaRecord) int { return int(a.Offset - b.Offset) })
-	}
-	return ev
+	return esmtest.GenerateRecords(t, cfg, n, partitions, event.TopicTransactions)
 }
 
 // halves cuts a batch in two in partition order, as bisection does.
 func halves(ev events.KafkaEvent) (events.KafkaEvent, events.KafkaEvent) {
 	var all []events.KafkaRecord
-	for _, tp := range slices.Sorted(mapsKeys(ev.Records)) {
+	for _, tp := range slices.Sorted(maps.Keys(ev.Records)) {
 		all = append(all, ev.Records[tp]...)
 	}
-	return eventOf(all[:len(all)/2]), eventOf(all[len(all)/2:])
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	return esmtest.Payload(all[:len(all)/2]), esmtest.Payload(all[len(all)/2:])
 }
 
 // tlog writes to the test log.

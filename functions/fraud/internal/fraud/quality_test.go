@@ -21,7 +21,7 @@ func TestDetectionQuality(t *testing.T) {
 	l, truth := newLog(t, generator.Config{}, 100_000)
 	store := fraud.NewMemory()
 	p, _ := newProcessor(t, store, newMemAlerts())
-	run(t, p, liveBatches(l, 1000))
+	run(t, p, l.LiveBatches(1000))
 	ds, _ := store.AllDecisions(context.Background())
 	q := fraud.Measure(ds, truth)
 	t.Log("\n" + q.Table())

@@ -75,7 +75,7 @@ func runOnDynamo(t *testing.T, batches []func(p func(events.KafkaEvent))) finalS
 func TestExactlyOnce(t *testing.T) {
 	t.Parallel()
 	l, _ := newLog(t, generator.Config{Seed: 7}, 12_000)
-	live := liveBatches(l, 2000)
+	live := l.LiveBatches(2000)
 	once := make([]func(func(events.KafkaEvent)), len(live))
 	twice := make([]func(func(events.KafkaEvent)), len(live))
 	for i, ev := range live {

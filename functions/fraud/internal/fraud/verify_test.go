@@ -19,7 +19,7 @@ func TestVerify(t *testing.T) {
 	l, truth := newLog(t, generator.Config{Seed: 11, LegacyShare: 0.1}, 6000)
 	d := newDynamo(t)
 	p, h := newProcessor(t, d, d)
-	run(t, p, liveBatches(l, 3000))
+	run(t, p, l.LiveBatches(3000))
 	c := h.Config()
 	diffs, q := fraud.Compare(ctx, d, c, truth, 0.85, 0.85)
 	if len(diffs) != 0 || q.Decided != int(truth.Orders) || q.Decided < 1000 {

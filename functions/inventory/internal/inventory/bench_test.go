@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/functions/inventory/internal/inventory"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 )
@@ -22,7 +21,7 @@ import (
 // reports records/s and DynamoDB write requests per record.
 func BenchmarkBatch10k(b *testing.B) {
 	l, _ := newKafkaLog(b, generator.Config{}, 60_000)
-	all := liveBatches(l, 10_000)[0]
+	all := l.LiveBatches(10_000)[0]
 	n := 0
 	for _, rs := range all.Records {
 		n += len(rs)
@@ -60,7 +59,7 @@ func BenchmarkBatch10k(b *testing.B) {
 				b.StopTimer()
 				var dl bytes.Buffer
 				store, _, _, proc, _ := newPipeline(b, ctx, &dl)
-				batches := split(all, size)
+				batches := esmtest.FromEvent(all).LiveBatches(size)
 				b.StartTimer()
 				start := time.Now()
 				for _, ev := range batches {
@@ -75,14 +74,4 @@ func BenchmarkBatch10k(b *testing.B) {
 			b.ReportMetric(float64(writes)/float64(n*b.N), "writes/record")
 		})
 	}
-}
-
-// split cuts ev into batches of size records in arrival order.
-func split(ev events.KafkaEvent, size int) []events.KafkaEvent {
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for tp, rs := range ev.Records {
-		l.parts = append(l.parts, tp)
-		l.recs[tp] = rs
-	}
-	return liveBatches(l, size)
 }

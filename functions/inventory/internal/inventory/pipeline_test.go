@@ -9,12 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +22,7 @@ import (
 
 	"github.com/shopstream/shopstream/functions/inventory/internal/inventory"
 	"github.com/shopstream/shopstream/shared/dynamotest"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -32,46 +30,14 @@ import (
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-// kafkaLog is generated traffic as the function's topics hold it: records
-// partitioned by key, offsets per partition.
-type kafkaLog struct {
-	parts []string // "topic-partition", sorted
-	recs  map[string][]events.KafkaRecord
-	count int
-}
+// kafkaLog is generated traffic as the function's topics hold it.
+type kafkaLog = esmtest.Log
 
 const partitions = 4
 
 func newKafkaLog(t testing.TB, cfg generator.Config, n int) (*kafkaLog, *generator.Truth) {
 	t.Helper()
-	g, err := generator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for range n {
-		r := g.Next()
-		if r.Topic != event.TopicInventory && r.Topic != event.TopicTransactions {
-			continue
-		}
-		h := fnv.New32a()
-		h.Write([]byte(r.Key))
-		p := int64(h.Sum32() % partitions)
-		tp := fmt.Sprintf("%s-%d", r.Topic, p)
-		l.recs[tp] = append(l.recs[tp], events.KafkaRecord{
-			Topic: r.Topic, Partition: p, Offset: int64(len(l.recs[tp])),
-			Timestamp:     events.MilliSecondsEpochTime{Time: r.Time},
-			TimestampType: "CREATE_TIME",
-			Key:           base64.StdEncoding.EncodeToString([]byte(r.Key)),
-			Value:         base64.StdEncoding.EncodeToString(r.Value),
-		})
-		l.count++
-	}
-	for tp := range l.recs {
-		l.parts = append(l.parts, tp)
-	}
-	sort.Strings(l.parts)
-	return l, g.Truth()
+	return esmtest.Generate(t, cfg, n, partitions, event.TopicInventory, event.TopicTransactions)
 }
 
 // flakyStore wraps a Store and, while armed, fails every call after the
@@ -164,33 +130,11 @@ func (m deliveryMode) String() string { return [...]string{"once", "twice", "cut
 func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *kafkaLog, mode deliveryMode,
 	flaky *flakyStore, rng *rand.Rand, batch int) int {
 	t.Helper()
-	pos := map[string]int{}
+	b := esmtest.Batches{Log: l, Size: batch, Rand: rng, Lead: esmtest.Alternate(20, event.TopicTransactions, event.TopicInventory)}
 	invocations := 0
-	for round := 0; ; round++ {
-		// Topic lag: for a while one topic gets most of each batch.
-		ahead := event.TopicTransactions
-		if (round/20)%2 == 1 {
-			ahead = event.TopicInventory
-		}
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		end := map[string]int{}
-		left := batch
-		for _, tp := range l.parts {
-			share := batch / len(l.parts)
-			if strings.HasPrefix(tp, ahead+"-") {
-				share *= 3
-			} else {
-				share /= 3
-			}
-			take := min(len(l.recs[tp])-pos[tp], 1+rng.IntN(max(1, share)), left)
-			if take <= 0 {
-				continue
-			}
-			ev.Records[tp] = l.recs[tp][pos[tp] : pos[tp]+take]
-			end[tp] = pos[tp] + take
-			left -= take
-		}
-		if len(ev.Records) == 0 {
+	for {
+		ev, ok := b.Next()
+		if !ok {
 			return invocations
 		}
 		deliver := func() (kafkabatch.Response, error) {
@@ -218,19 +162,8 @@ func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *k
 			}
 			continue // the whole batch again
 		}
-		failed := map[string]int64{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier.Partition] = f.ItemIdentifier.Offset
-		}
-		if mode != cutOffs && len(failed) > 0 {
+		if b.Commit(resp) > 0 && mode != cutOffs {
 			t.Fatalf("batch failed without an injected fault: %+v", resp)
-		}
-		for tp, e := range end {
-			if off, ok := failed[tp]; ok {
-				pos[tp] = int(off)
-			} else {
-				pos[tp] = e
-			}
 		}
 	}
 }
@@ -298,7 +231,7 @@ func TestFinalStateEqualsTruth(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(mode)+1, 7))
 			n := consume(t, ctx, proc, l, mode, flaky, rng, 500)
 			t.Logf("%s: %d records in %d invocations, %d cuts, %d product writes, %d conflicts, %d backorders on the way",
-				mode, l.count, n, flaky.cuts.Load(), h.Stats().ProductWrites.Load(), h.Stats().Conflicts.Load(), h.Stats().Backorders.Load())
+				mode, l.Count, n, flaky.cuts.Load(), h.Stats().ProductWrites.Load(), h.Stats().Conflicts.Load(), h.Stats().Backorders.Load())
 			if mode == cutOffs && flaky.cuts.Load() == 0 {
 				t.Fatal("no invocation was cut")
 			}
@@ -383,19 +316,6 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 	}
 }
 
-// only returns the part of l on topic.
-func (l *kafkaLog) only(topic string) *kafkaLog {
-	out := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for _, tp := range l.parts {
-		if strings.HasPrefix(tp, topic+"-") {
-			out.parts = append(out.parts, tp)
-			out.recs[tp] = l.recs[tp]
-			out.count += len(l.recs[tp])
-		}
-	}
-	return out
-}
-
 // TestConcurrentInvocations: two invocations at a time, one consuming
 // inventory_updates and one transactions (as two event source mappings, or
 // one with several pollers, do), write the same products; version conflicts
@@ -421,7 +341,7 @@ func TestConcurrentInvocations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				consume(t, ctx, proc, l.only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 60)
+				consume(t, ctx, proc, l.Only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 60)
 				conflicts.Add(h.Stats().Conflicts.Load())
 			})
 		}

@@ -4,38 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/shared/generator"
 )
-
-// liveBatches cuts the log into batches of size records the way an event
-// source mapping reading live traffic does: records in arrival (event-time)
-// order, each batch mixing every partition of both topics.
-func liveBatches(l *kafkaLog, size int) []events.KafkaEvent {
-	var all []events.KafkaRecord
-	for _, tp := range l.parts {
-		all = append(all, l.recs[tp]...)
-	}
-	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int { return a.Timestamp.Compare(b.Timestamp.Time) })
-	var out []events.KafkaEvent
-	for chunk := range slices.Chunk(all, size) {
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		for _, r := range chunk {
-			tp := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
-			ev.Records[tp] = append(ev.Records[tp], r)
-		}
-		for tp := range ev.Records {
-			slices.SortFunc(ev.Records[tp], func(a, b events.KafkaRecord) int { return int(a.Offset - b.Offset) })
-		}
-		out = append(out, ev)
-	}
-	return out
-}
 
 // TestWritesPerEvent counts the DynamoDB write requests per record on the
 // generator's default traffic. In batches of 10,000 records (the largest an
@@ -57,7 +30,7 @@ func TestWritesPerEvent(t *testing.T) {
 			var dl bytes.Buffer
 			store, _, h, proc, _ := newPipeline(t, ctx, &dl)
 			start := time.Now()
-			for _, ev := range liveBatches(l, size) {
+			for _, ev := range l.LiveBatches(size) {
 				resp, err := proc.Process(ctx, ev)
 				if err != nil || len(resp.BatchItemFailures) > 0 {
 					t.Fatalf("batch: %v %+v", err, resp)
@@ -65,12 +38,12 @@ func TestWritesPerEvent(t *testing.T) {
 			}
 			took := time.Since(start)
 			writes := store.Writes()
-			perEvent := float64(writes) / float64(l.count)
+			perEvent := float64(writes) / float64(l.Count)
 			st := h.Stats()
 			t.Logf("batch %d: %d records (%d inventory, %d order lifecycle, %d payments and metrics), %d write requests (%d product writes): "+
 				"%.4f per record, %.4f per inventory or lifecycle event; %.0f records/s",
-				size, l.count, st.StockEvents.Load(), st.OrderEvents.Load(), st.Ignored.Load(), writes, st.ProductWrites.Load(),
-				perEvent, float64(writes)/float64(st.StockEvents.Load()+st.OrderEvents.Load()), float64(l.count)/took.Seconds())
+				size, l.Count, st.StockEvents.Load(), st.OrderEvents.Load(), st.Ignored.Load(), writes, st.ProductWrites.Load(),
+				perEvent, float64(writes)/float64(st.StockEvents.Load()+st.OrderEvents.Load()), float64(l.Count)/took.Seconds())
 			if perEvent > c.bound {
 				t.Errorf("%.4f DynamoDB writes per event, bound %.2f", perEvent, c.bound)
 			}

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/functions/recommendations/internal/recommendations"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/generator"
 )
 
@@ -23,7 +22,7 @@ import (
 // contribution on its own (one UpdateItem per pair or popularity count).
 func BenchmarkBatch10k(b *testing.B) {
 	l, _ := newKafkaLog(b, generator.Config{}, 14_000)
-	all := liveBatches(l, 10_000)[0]
+	all := l.LiveBatches(10_000)[0]
 	n := 0
 	for _, rs := range all.Records {
 		n += len(rs)
@@ -56,7 +55,7 @@ func BenchmarkBatch10k(b *testing.B) {
 				h := recommendations.New(store)
 				var dl bytes.Buffer
 				proc := newProcessor(b, h, &dl)
-				batches := split(all, size)
+				batches := esmtest.FromEvent(all).LiveBatches(size)
 				b.StartTimer()
 				start := time.Now()
 				for _, ev := range batches {
@@ -72,14 +71,4 @@ func BenchmarkBatch10k(b *testing.B) {
 			b.ReportMetric(float64(contributions)/float64(n*b.N), "unfolded-requests/record")
 		})
 	}
-}
-
-// split cuts ev into batches of size records in arrival order.
-func split(ev events.KafkaEvent, size int) []events.KafkaEvent {
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for tp, rs := range ev.Records {
-		l.recs[tp] = rs
-	}
-	l.sortParts()
-	return liveBatches(l, size)
 }

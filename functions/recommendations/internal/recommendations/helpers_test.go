@@ -3,13 +3,9 @@ package recommendations_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/shopstream/shopstream/functions/recommendations/internal/recommendations"
 	"github.com/shopstream/shopstream/shared/dynamotest"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -25,83 +22,19 @@ import (
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-// kafkaLog is generated traffic as the function's topics hold it: records
-// partitioned by key, offsets per partition.
-type kafkaLog struct {
-	parts []string // "topic-partition", sorted
-	recs  map[string][]events.KafkaRecord
-	count int
-}
+// kafkaLog is generated traffic as the function's topics hold it.
+type kafkaLog = esmtest.Log
 
 const partitions = 4
 
+// newLog returns an empty log of the function's topics.
+func newLog() *kafkaLog {
+	return esmtest.NewLog(partitions, event.TopicUserEvents, event.TopicTransactions)
+}
+
 func newKafkaLog(t testing.TB, cfg generator.Config, n int) (*kafkaLog, *generator.Truth) {
 	t.Helper()
-	g, err := generator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for range n {
-		l.add(g.Next())
-	}
-	l.sortParts()
-	return l, g.Truth()
-}
-
-func (l *kafkaLog) add(r generator.Record) {
-	if r.Topic != event.TopicUserEvents && r.Topic != event.TopicTransactions {
-		return
-	}
-	h := fnv.New32a()
-	h.Write([]byte(r.Key))
-	p := int64(h.Sum32() % partitions)
-	tp := fmt.Sprintf("%s-%d", r.Topic, p)
-	l.recs[tp] = append(l.recs[tp], events.KafkaRecord{
-		Topic: r.Topic, Partition: p, Offset: int64(len(l.recs[tp])),
-		Timestamp:     events.MilliSecondsEpochTime{Time: r.Time},
-		TimestampType: "CREATE_TIME",
-		Key:           base64.StdEncoding.EncodeToString([]byte(r.Key)),
-		Value:         base64.StdEncoding.EncodeToString(r.Value),
-	})
-	l.count++
-}
-
-func (l *kafkaLog) sortParts() {
-	l.parts = l.parts[:0]
-	for tp := range l.recs {
-		l.parts = append(l.parts, tp)
-	}
-	sort.Strings(l.parts)
-}
-
-// liveBatches cuts the log into batches of size records the way an event
-// source mapping reading live traffic does: records in arrival (event-time)
-// order, each batch mixing every partition of both topics.
-func liveBatches(l *kafkaLog, size int) []events.KafkaEvent {
-	var all []events.KafkaRecord
-	for _, tp := range l.parts {
-		all = append(all, l.recs[tp]...)
-	}
-	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int { return a.Timestamp.Compare(b.Timestamp.Time) })
-	var out []events.KafkaEvent
-	for chunk := range slices.Chunk(all, size) {
-		out = append(out, group(chunk))
-	}
-	return out
-}
-
-// group makes one payload of records, each partition's in offset order.
-func group(rs []events.KafkaRecord) events.KafkaEvent {
-	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-	for _, r := range rs {
-		tp := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
-		ev.Records[tp] = append(ev.Records[tp], r)
-	}
-	for tp := range ev.Records {
-		slices.SortFunc(ev.Records[tp], func(a, b events.KafkaRecord) int { return int(a.Offset - b.Offset) })
-	}
-	return ev
+	return esmtest.Generate(t, cfg, n, partitions, event.TopicUserEvents, event.TopicTransactions)
 }
 
 // records returns a payload's records in arrival order.

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shopstream/shopstream/functions/recommendations/internal/recommendations"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -44,32 +45,11 @@ func (m deliveryMode) String() string { return [...]string{"once", "twice", "cut
 func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *kafkaLog, mode deliveryMode,
 	flaky *flakyStore, rng *rand.Rand, batch int) int {
 	t.Helper()
-	pos := map[string]int{}
+	b := esmtest.Batches{Log: l, Size: batch, Rand: rng, Lead: esmtest.Alternate(20, event.TopicTransactions, event.TopicUserEvents)}
 	invocations := 0
-	for round := 0; ; round++ {
-		ahead := event.TopicTransactions
-		if (round/20)%2 == 1 {
-			ahead = event.TopicUserEvents
-		}
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		end := map[string]int{}
-		left := batch
-		for _, tp := range l.parts {
-			share := batch / len(l.parts)
-			if strings.HasPrefix(tp, ahead+"-") {
-				share *= 3
-			} else {
-				share /= 3
-			}
-			take := min(len(l.recs[tp])-pos[tp], 1+rng.IntN(max(1, share)), left)
-			if take <= 0 {
-				continue
-			}
-			ev.Records[tp] = l.recs[tp][pos[tp] : pos[tp]+take]
-			end[tp] = pos[tp] + take
-			left -= take
-		}
-		if len(ev.Records) == 0 {
+	for {
+		ev, ok := b.Next()
+		if !ok {
 			return invocations
 		}
 		deliver := func() (kafkabatch.Response, error) {
@@ -97,19 +77,8 @@ func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *k
 			}
 			continue // the whole batch again
 		}
-		failed := map[string]int64{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier.Partition] = f.ItemIdentifier.Offset
-		}
-		if mode != cutOffs && len(failed) > 0 {
+		if b.Commit(resp) > 0 && mode != cutOffs {
 			t.Fatalf("batch failed without an injected fault: %+v", resp)
-		}
-		for tp, e := range end {
-			if off, ok := failed[tp]; ok {
-				pos[tp] = int(off)
-			} else {
-				pos[tp] = e
-			}
 		}
 	}
 }
@@ -139,7 +108,7 @@ func TestFinalStateEqualsTruth(t *testing.T) {
 			n := consume(t, ctx, proc, l, mode, flaky, rand.New(rand.NewPCG(uint64(mode)+1, 7)), 1000)
 			st := h.Stats()
 			t.Logf("%s: %d records in %d invocations, %d cuts, %d contributions, %d item writes, %d session writes",
-				mode, l.count, n, flaky.cuts.Load(), st.Contributions.Load(), st.ItemWrites.Load(), st.SessionWrites.Load())
+				mode, l.Count, n, flaky.cuts.Load(), st.Contributions.Load(), st.ItemWrites.Load(), st.SessionWrites.Load())
 			if mode == cutOffs && flaky.cuts.Load() == 0 {
 				t.Fatal("no invocation was cut")
 			}
@@ -181,7 +150,7 @@ func TestReplayIdenticalState(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	l, truth := newKafkaLog(t, generator.Config{Seed: 5, LegacyShare: 0.1}, 8000)
-	batches := liveBatches(l, 800)
+	batches := l.LiveBatches(800)
 	run := func(deliver func(proc *kafkabatch.Processor, ev events.KafkaEvent)) *recommendations.DynamoDB {
 		store := newDynamo(t, ctx)
 		var dl bytes.Buffer
@@ -198,7 +167,7 @@ func TestReplayIdenticalState(t *testing.T) {
 	})
 	halves := run(func(proc *kafkabatch.Processor, ev events.KafkaEvent) {
 		rs := records(ev)
-		mustProcess(t, ctx, proc, group(rs[:len(rs)/2]))
+		mustProcess(t, ctx, proc, esmtest.Payload(rs[:len(rs)/2]))
 		mustProcess(t, ctx, proc, ev)
 	})
 	if d := recommendations.Compare(ctx, base, truth, recommendations.DefaultPolicy); len(d) > 0 {
@@ -262,7 +231,7 @@ func TestConcurrentInvocations(t *testing.T) {
 				h := recommendations.New(store)
 				var dl bytes.Buffer
 				proc := newProcessor(t, h, &dl)
-				own := l.partitions(func(p int64) bool { return p%2 == int64(half) })
+				own := l.Filter(func(_ string, rs []events.KafkaRecord) bool { return len(rs) > 0 && rs[0].Partition%2 == int64(half) })
 				consume(t, ctx, proc, own, once, nil, rand.New(rand.NewPCG(uint64(half), 3)), 400)
 				conflicts.Add(h.Stats().Conflicts.Load())
 			})
@@ -272,19 +241,6 @@ func TestConcurrentInvocations(t *testing.T) {
 	for _, d := range recommendations.Compare(ctx, store, truth, recommendations.DefaultPolicy) {
 		t.Error(d)
 	}
-}
-
-// partitions returns the part of l on the partitions keep selects.
-func (l *kafkaLog) partitions(keep func(int64) bool) *kafkaLog {
-	out := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for _, tp := range l.parts {
-		if rs := l.recs[tp]; len(rs) > 0 && keep(rs[0].Partition) {
-			out.parts = append(out.parts, tp)
-			out.recs[tp] = rs
-			out.count += len(rs)
-		}
-	}
-	return out
 }
 
 // racingStore lets another writer write an item between a handler's read
@@ -358,7 +314,7 @@ func TestCompareFindsDifferences(t *testing.T) {
 	store := newDynamo(t, ctx)
 	var dl bytes.Buffer
 	proc := newProcessor(t, recommendations.New(store), &dl)
-	for _, ev := range liveBatches(l, 1000) {
+	for _, ev := range l.LiveBatches(1000) {
 		mustProcess(t, ctx, proc, ev)
 	}
 	if d := recommendations.Compare(ctx, store, truth, recommendations.DefaultPolicy); len(d) > 0 {

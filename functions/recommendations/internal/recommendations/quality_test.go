@@ -5,8 +5,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/functions/recommendations/internal/recommendations"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -38,21 +36,20 @@ func TestHitRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	train := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
+	train := newLog()
 	var held []generator.Record
 	for i := range total {
 		r := g.Next()
 		if i < total*8/10 {
-			train.add(r)
+			train.Add(r)
 		} else if r.Type == event.TypeOrderCreated {
 			held = append(held, r)
 		}
 	}
-	train.sortParts()
 	store := newMemStore()
 	var dl bytes.Buffer
 	proc := newProcessor(t, recommendations.New(store), &dl)
-	for _, ev := range liveBatches(train, 5000) {
+	for _, ev := range train.LiveBatches(5000) {
 		mustProcess(t, ctx, proc, ev)
 	}
 	dec := event.NewDecoder()

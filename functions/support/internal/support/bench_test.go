@@ -5,51 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/functions/support/internal/support"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 )
-
-// liveBatches cuts the log into batches of size records the way an event
-// source mapping reading live traffic does: records in arrival (event-time)
-// order, each batch mixing every partition of both topics.
-func liveBatches(l *kafkaLog, size int) []events.KafkaEvent {
-	var all []events.KafkaRecord
-	for _, tp := range l.parts {
-		all = append(all, l.recs[tp]...)
-	}
-	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int { return a.Timestamp.Compare(b.Timestamp.Time) })
-	var out []events.KafkaEvent
-	for chunk := range slices.Chunk(all, size) {
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		for _, r := range chunk {
-			tp := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
-			ev.Records[tp] = append(ev.Records[tp], r)
-		}
-		for tp := range ev.Records {
-			slices.SortFunc(ev.Records[tp], func(a, b events.KafkaRecord) int { return int(a.Offset - b.Offset) })
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
-// split cuts ev into batches of size records in arrival order.
-func split(ev events.KafkaEvent, size int) []events.KafkaEvent {
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for tp, rs := range ev.Records {
-		l.parts = append(l.parts, tp)
-		l.recs[tp] = rs
-	}
-	return liveBatches(l, size)
-}
 
 // BenchmarkBatch10k processes 10,000 records of the function's two topics
 // (feedback-rich traffic, in arrival order) against DynamoDB Local, into
@@ -59,7 +23,7 @@ func split(ev events.KafkaEvent, size int) []events.KafkaEvent {
 // reports records/s and DynamoDB requests per record.
 func BenchmarkBatch10k(b *testing.B) {
 	l, _ := newKafkaLog(b, feedbackTraffic, 60_000)
-	all := liveBatches(l, 10_000)[0]
+	all := l.LiveBatches(10_000)[0]
 	n, fb := 0, 0
 	for tp, rs := range all.Records {
 		n += len(rs)
@@ -99,7 +63,7 @@ func BenchmarkBatch10k(b *testing.B) {
 				b.StopTimer()
 				var dl bytes.Buffer
 				store, _, _, proc, _ := newPipeline(b, ctx, &dl)
-				batches := split(all, size)
+				batches := esmtest.FromEvent(all).LiveBatches(size)
 				b.StartTimer()
 				start := time.Now()
 				for _, ev := range batches {

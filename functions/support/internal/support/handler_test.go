@@ -28,8 +28,8 @@ func interleave(l *kafkaLog, rng *rand.Rand) []events.KafkaEvent {
 		size := 1 + rng.IntN(400)
 		for range size {
 			var open []string
-			for _, tp := range l.parts {
-				if pos[tp] < len(l.recs[tp]) {
+			for _, tp := range l.Parts {
+				if pos[tp] < len(l.Records[tp]) {
 					open = append(open, tp)
 				}
 			}
@@ -37,7 +37,7 @@ func interleave(l *kafkaLog, rng *rand.Rand) []events.KafkaEvent {
 				break
 			}
 			tp := open[rng.IntN(len(open))]
-			ev.Records[tp] = append(ev.Records[tp], l.recs[tp][pos[tp]])
+			ev.Records[tp] = append(ev.Records[tp], l.Records[tp][pos[tp]])
 			pos[tp]++
 		}
 		if len(ev.Records) == 0 {

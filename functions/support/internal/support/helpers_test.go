@@ -2,33 +2,24 @@ package support_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"hash/fnv"
 	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/shopstream/shopstream/functions/support/internal/support"
 	"github.com/shopstream/shopstream/shared/dynamotest"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-// kafkaLog is generated traffic as the function's topics hold it: records
-// partitioned by key, offsets per partition.
-type kafkaLog struct {
-	parts []string // "topic-partition", sorted
-	recs  map[string][]events.KafkaRecord
-	count int
-}
+// kafkaLog is generated traffic as the function's topics hold it.
+type kafkaLog = esmtest.Log
 
 const partitions = 4
 
@@ -39,34 +30,7 @@ var feedbackTraffic = generator.Config{Seed: 11, EventsPerSecond: 2, LegacyShare
 
 func newKafkaLog(t testing.TB, cfg generator.Config, n int) (*kafkaLog, *generator.Truth) {
 	t.Helper()
-	g, err := generator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for range n {
-		r := g.Next()
-		if r.Topic != event.TopicFeedback && r.Topic != event.TopicTransactions {
-			continue
-		}
-		h := fnv.New32a()
-		h.Write([]byte(r.Key))
-		p := int64(h.Sum32() % partitions)
-		tp := fmt.Sprintf("%s-%d", r.Topic, p)
-		l.recs[tp] = append(l.recs[tp], events.KafkaRecord{
-			Topic: r.Topic, Partition: p, Offset: int64(len(l.recs[tp])),
-			Timestamp:     events.MilliSecondsEpochTime{Time: r.Time},
-			TimestampType: "CREATE_TIME",
-			Key:           base64.StdEncoding.EncodeToString([]byte(r.Key)),
-			Value:         base64.StdEncoding.EncodeToString(r.Value),
-		})
-		l.count++
-	}
-	for tp := range l.recs {
-		l.parts = append(l.parts, tp)
-	}
-	sort.Strings(l.parts)
-	return l, g.Truth()
+	return esmtest.Generate(t, cfg, n, partitions, event.TopicFeedback, event.TopicTransactions)
 }
 
 // memStore is a Store in memory, with the DynamoDB store's semantics:

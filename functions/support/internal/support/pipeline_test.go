@@ -9,7 +9,6 @@ import (
 	"errors"
 	"maps"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/shopstream/shopstream/functions/support/internal/support"
 	"github.com/shopstream/shopstream/shared/dynamotest"
+	"github.com/shopstream/shopstream/shared/esmtest"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -43,35 +43,15 @@ func (m deliveryMode) String() string { return [...]string{"once", "twice", "hal
 func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *kafkaLog, mode deliveryMode,
 	flaky *flakyStore, rng *rand.Rand, batch int, ahead string) int {
 	t.Helper()
-	pos := map[string]int{}
+	lead := esmtest.Alternate(4, event.TopicTransactions, event.TopicFeedback)
+	if ahead != "" {
+		lead = func(int) string { return ahead }
+	}
+	b := esmtest.Batches{Log: l, Size: batch, Rand: rng, Behind: 8, Lead: lead}
 	invocations := 0
-	for round := 0; ; round++ {
-		lead := ahead
-		if lead == "" {
-			lead = event.TopicTransactions
-			if (round/4)%2 == 1 {
-				lead = event.TopicFeedback
-			}
-		}
-		ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
-		end := map[string]int{}
-		left := batch
-		for _, tp := range l.parts {
-			share := batch / len(l.parts)
-			if strings.HasPrefix(tp, lead+"-") {
-				share *= 3
-			} else {
-				share /= 8
-			}
-			take := min(len(l.recs[tp])-pos[tp], 1+rng.IntN(max(1, share)), left)
-			if take <= 0 {
-				continue
-			}
-			ev.Records[tp] = l.recs[tp][pos[tp] : pos[tp]+take]
-			end[tp] = pos[tp] + take
-			left -= take
-		}
-		if len(ev.Records) == 0 {
+	for {
+		ev, ok := b.Next()
+		if !ok {
 			return invocations
 		}
 		deliver := func(ev events.KafkaEvent) (kafkabatch.Response, error) {
@@ -112,19 +92,8 @@ func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *k
 			}
 			continue // the whole batch again
 		}
-		failed := map[string]int64{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier.Partition] = f.ItemIdentifier.Offset
-		}
-		if mode != cutOffs && len(failed) > 0 {
+		if b.Commit(resp) > 0 && mode != cutOffs {
 			t.Fatalf("batch failed without an injected fault: %+v", resp)
-		}
-		for tp, e := range end {
-			if off, ok := failed[tp]; ok {
-				pos[tp] = int(off)
-			} else {
-				pos[tp] = e
-			}
 		}
 	}
 }
@@ -268,7 +237,7 @@ func TestFinalStateEqualsTruth(t *testing.T) {
 			n := consume(t, ctx, proc, l, r.mode, flaky, rng, 1500, r.ahead)
 			st := h.Stats()
 			t.Logf("%d records in %d invocations, %d cuts: %d feedback, %d order events, %d subject writes, %d case writes, %d alerts",
-				l.count, n, flaky.cuts.Load(), st.Feedback.Load(), st.OrderEvents.Load(), st.Changes.Load(), st.Cases.Load(), st.Alerts.Load())
+				l.Count, n, flaky.cuts.Load(), st.Feedback.Load(), st.OrderEvents.Load(), st.Changes.Load(), st.Cases.Load(), st.Alerts.Load())
 			if r.mode == cutOffs && flaky.cuts.Load() == 0 {
 				t.Fatal("no invocation was cut")
 			}
@@ -299,7 +268,7 @@ func TestConcurrentInvocations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				consume(t, ctx, proc, l.only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 40, "")
+				consume(t, ctx, proc, l.Only(topic), once, nil, rand.New(rand.NewPCG(uint64(i), 3)), 40, "")
 				mu.Lock()
 				conflicts += h.Stats().Conflicts.Load()
 				mu.Unlock()
@@ -308,19 +277,6 @@ func TestConcurrentInvocations(t *testing.T) {
 	})
 	t.Logf("%d version conflicts retried", conflicts)
 	checkTruth(t, ctx, store, nil, truth)
-}
-
-// only returns the part of l on topic.
-func (l *kafkaLog) only(topic string) *kafkaLog {
-	out := &kafkaLog{recs: map[string][]events.KafkaRecord{}}
-	for _, tp := range l.parts {
-		if strings.HasPrefix(tp, topic+"-") {
-			out.parts = append(out.parts, tp)
-			out.recs[tp] = l.recs[tp]
-			out.count += len(l.recs[tp])
-		}
-	}
-	return out
 }
 
 type lockedWriter struct {

@@ -125,7 +125,7 @@ func TestReplayLeavesIdenticalState(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	l, truth := newKafkaLog(t, feedbackTraffic, 12000)
-	batches := liveBatches(l, 1000)
+	batches := l.LiveBatches(1000)
 	client := dynamotest.Client(t)
 	type pipe struct {
 		store  *support.DynamoDB
