@@ -29,7 +29,16 @@ func main() {
 	// of every event source mapping (defaults 1 and 3).
 	minPollers, err1 := intContext(app, "shopstream:minPollers")
 	maxPollers, err2 := intContext(app, "shopstream:maxPollers")
-	if err := errors.Join(err1, err2); err != nil {
+	// shopstream:clusterArn and the parameters that go with it: an
+	// existing MSK cluster and its VPC (README, Deploying to AWS).
+	cluster, err3 := platform.ExistingClusterFromContext(func(name string) any {
+		return app.Node().TryGetContext(jsii.String(name))
+	})
+	var err4 error
+	if cluster != nil && target == "localstack" {
+		err4 = errors.New("context shopstream:clusterArn is for AWS deployments: the LocalStack variant has no MSK")
+	}
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		jsii.Close()
 		os.Exit(2)
@@ -43,6 +52,7 @@ func main() {
 		KafkaBrokers: brokers,
 		MinPollers:   minPollers,
 		MaxPollers:   maxPollers,
+		Cluster:      cluster,
 	})
 	app.Synth(nil)
 }

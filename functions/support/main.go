@@ -4,7 +4,8 @@
 // Environment: SUBJECTS_TABLE, RATINGS_TABLE, CASES_TABLE (DynamoDB tables;
 // default support_subjects, support_ratings, support_cases), KAFKA_BROKERS
 // (comma-separated; alerts go to support_alerts, dead letters to
-// dead_letters), AWS_LAMBDA_LOG_LEVEL.
+// dead_letters), ALERTS_TOPIC_ARN (an SNS topic every alert is also
+// published to; default none), AWS_LAMBDA_LOG_LEVEL.
 //
 // KAFKA_AUTH=iam authenticates to Amazon MSK with the function's IAM role
 // over TLS (SASL AWS_MSK_IAM); the default is plain text for local brokers.
@@ -19,8 +20,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/shopstream/shopstream/functions/support/api"
+	"github.com/shopstream/shopstream/functions/support/internal/support"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
 	"github.com/shopstream/shopstream/shared/kafkaclient"
 	"github.com/shopstream/shopstream/shared/logging"
@@ -60,6 +63,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, err
 	if err != nil {
 		return nil, fmt.Errorf("KAFKA_BROKERS: %w", err)
 	}
-	return api.NewProcessor(api.Config{DynamoDB: dynamodb.NewFromConfig(cfg), Tables: tables, Kafka: kafka,
+	var alerts []api.Publisher
+	if arn := os.Getenv("ALERTS_TOPIC_ARN"); arn != "" {
+		alerts = append(alerts, support.NewSNS(sns.NewFromConfig(cfg), arn))
+	}
+	return api.NewProcessor(api.Config{DynamoDB: dynamodb.NewFromConfig(cfg), Tables: tables, Kafka: kafka, Alerts: alerts,
 		Logger: logger, Metrics: os.Stdout})
 }

@@ -120,7 +120,12 @@ func New(scope constructs.Construct, id string, p Props) *Consumer {
 	if p.Network != nil {
 		props.Vpc = p.Network.Vpc
 		props.VpcSubnets = network.PrivateSubnets()
-		props.SecurityGroups = &[]awsec2.ISecurityGroup{p.Network.Functions}
+		sgs := []awsec2.ISecurityGroup{p.Network.Functions}
+		if p.Kafka != nil && p.Kafka.ClientSecurityGroup != nil {
+			// A group an existing cluster admits.
+			sgs = append(sgs, p.Kafka.ClientSecurityGroup)
+		}
+		props.SecurityGroups = &sgs
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
 	if p.ReservedConcurrency > 0 {
@@ -156,7 +161,7 @@ func (c *Consumer) mappings(p Props) {
 	retries := orDefault(m.RetryAttempts, 5)
 	for _, topic := range p.Topics {
 		props := &awslambdaeventsources.ManagedKafkaEventSourceProps{
-			ClusterArn:              p.Kafka.Cluster.AttrArn(),
+			ClusterArn:              p.Kafka.ClusterARN,
 			Topic:                   jsii.String(topic),
 			ConsumerGroupId:         jsii.String(GroupID(p.Name, topic)),
 			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
@@ -182,26 +187,23 @@ func (c *Consumer) mappings(p Props) {
 func GroupID(function, topic string) string { return "shopstream-" + function + "-" + topic }
 
 // grantKafka gives the function the Kafka data-plane actions it needs, on
-// the cluster, its topics and its consumer groups only.
+// the cluster, its topics and its consumer groups only. A cluster without
+// IAM authentication does not consult IAM: nothing is granted.
 func grantKafka(fn awslambda.Function, k *streaming.Kafka, name string, read, write []string) {
-	arn := k.Cluster.AttrArn()
-	// arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID -> NAME/UUID
-	nameUUID := awscdk.Fn_Select(jsii.Number(1), awscdk.Fn_Split(jsii.String(":cluster/"), arn, nil))
-	prefix := func(kind string) *string {
-		return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":kafka:"),
-			awscdk.Aws_REGION(), jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":" + kind + "/"), nameUUID, jsii.String("/")})
+	if k.Auth != streaming.AuthIAM {
+		return
 	}
 	var topics, writeTopics, groups []*string
 	for _, t := range read {
-		topics = append(topics, awscdk.Fn_Join(jsii.String(""), &[]*string{prefix("topic"), jsii.String(t)}))
-		groups = append(groups, awscdk.Fn_Join(jsii.String(""), &[]*string{prefix("group"), jsii.String(GroupID(name, t))}))
+		topics = append(topics, k.ResourceARN("topic", t))
+		groups = append(groups, k.ResourceARN("group", GroupID(name, t)))
 	}
 	for _, t := range write {
-		writeTopics = append(writeTopics, awscdk.Fn_Join(jsii.String(""), &[]*string{prefix("topic"), jsii.String(t)}))
+		writeTopics = append(writeTopics, k.ResourceARN("topic", t))
 	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
-		Resources: &[]*string{arn},
+		Resources: &[]*string{k.ClusterARN},
 	}))
 	if len(topics) > 0 {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

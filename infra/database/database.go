@@ -100,7 +100,8 @@ func New(scope constructs.Construct, id string, p Props) *Database {
 		CloudwatchLogsRetention: awslogs.RetentionDays_ONE_MONTH,
 	})
 	// The rotation function runs in the private subnets and reaches
-	// Secrets Manager through the VPC's interface endpoint.
+	// Secrets Manager through the VPC's interface endpoint (in an existing
+	// VPC, which has none from the stack, through that VPC's own routes).
 	cluster.AddRotationSingleUser(&awsrds.RotationSingleUserOptions{
 		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(30)),
 		Endpoint:           p.Network.SecretsManager,

@@ -1,6 +1,8 @@
 // Package network is the VPC the functions and the Kafka cluster live in:
 // private subnets only, no NAT, and gateway endpoints for S3 and DynamoDB so
-// that traffic to them stays inside AWS's network.
+// that traffic to them stays inside AWS's network. With an existing Kafka
+// cluster it is that cluster's VPC instead, imported from its ids without a
+// lookup.
 package network
 
 import (
@@ -16,23 +18,45 @@ type Props struct {
 	// MaxAzs is the number of availability zones; default 2. The stack stays
 	// environment-agnostic, so synth needs no lookup.
 	MaxAzs int
+	// Existing, when set, is a VPC the stack uses instead of building one.
+	Existing *Existing
+}
+
+// Existing is a VPC the stack does not own: the VPC of an existing Kafka
+// cluster. The stack adds the functions' security group to it and nothing
+// else: no endpoints and no flow logs, which belong to the VPC's owner. Its
+// subnets must reach S3, DynamoDB, SNS and Secrets Manager (a NAT gateway or
+// the VPC's own endpoints).
+type Existing struct {
+	VpcID string
+	// SubnetIDs are the private subnets the functions (and the database)
+	// are placed in.
+	SubnetIDs []string
+	// AvailabilityZones are the subnets' zones, in the same order (one per
+	// subnet, or one per group of subnets when there are more subnets than
+	// zones).
+	AvailabilityZones []string
 }
 
 // Network is the VPC and what the functions need to reach from it.
 type Network struct {
 	constructs.Construct
-	Vpc awsec2.Vpc
+	Vpc awsec2.IVpc
 	// Functions is the security group of the Lambda functions; it allows
 	// all egress inside the VPC and no ingress.
 	Functions awsec2.SecurityGroup
 	// SecretsManager and SNS are the interface endpoints the private
-	// subnets reach those services through (secret rotation; alerts).
+	// subnets reach those services through (secret rotation; alerts); nil
+	// in an existing VPC.
 	SecretsManager, SNS awsec2.InterfaceVpcEndpoint
 }
 
 // New builds the network.
 func New(scope constructs.Construct, id string, p Props) *Network {
 	c := constructs.NewConstruct(scope, &id)
+	if p.Existing != nil {
+		return existing(c, p.Existing)
+	}
 	azs := p.MaxAzs
 	if azs == 0 {
 		azs = 2
@@ -81,6 +105,24 @@ func New(scope constructs.Construct, id string, p Props) *Network {
 	return &Network{Construct: c, Vpc: vpc, Functions: sg,
 		SecretsManager: endpoint("SecretsManager", awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()),
 		SNS:            endpoint("SNS", awsec2.InterfaceVpcEndpointAwsService_SNS())}
+}
+
+// existing imports the VPC from its ids. Its subnets are imported as
+// isolated ones so that PrivateSubnets selects them as it selects the
+// stack's own; whether they route to a NAT gateway does not matter to the
+// stack.
+func existing(c constructs.Construct, e *Existing) *Network {
+	vpc := awsec2.Vpc_FromVpcAttributes(c, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId:             jsii.String(e.VpcID),
+		AvailabilityZones: jsii.Strings(e.AvailabilityZones...),
+		IsolatedSubnetIds: jsii.Strings(e.SubnetIDs...),
+	})
+	sg := awsec2.NewSecurityGroup(c, jsii.String("Functions"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String("shopstream Lambda functions: no ingress"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	return &Network{Construct: c, Vpc: vpc, Functions: sg}
 }
 
 // PrivateSubnets selects the subnets functions and brokers are placed in.

@@ -58,8 +58,8 @@ func Functions() []Function {
 			Topics:      []string{event.TopicFeedback, event.TopicTransactions},
 			WriteTopics: []string{event.TopicSupportAlerts, event.TopicDeadLetters},
 			Tables:      support.TableSpecs(),
-			// High-priority cases go to support_alerts; the function has no
-			// SNS publisher yet, so it gets no SNS permission.
+			// Alerts of high-priority cases go to support_alerts and SNS.
+			Alerts:  true,
 			Mapping: consumer.Mapping{BatchSize: 10_000, MaxBatchingWindow: time.Second},
 		},
 		{

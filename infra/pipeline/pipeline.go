@@ -135,8 +135,9 @@ func New(scope constructs.Construct, id string, p Props) *Pipeline {
 
 func (pl *Pipeline) add(f Function, p Props) {
 	id := exportName(f.Name)
-	env := map[string]*string{"KAFKA_AUTH": jsii.String("iam")}
+	env := map[string]*string{}
 	if p.Kafka != nil {
+		env["KAFKA_AUTH"] = jsii.String(p.Kafka.Auth)
 		env["KAFKA_BROKERS"] = p.Kafka.BootstrapBrokers
 	} else {
 		env["KAFKA_AUTH"] = jsii.String("none")

@@ -43,6 +43,11 @@ type StackProps struct {
 	MinPollers, MaxPollers int
 	// Functions are the functions to deploy; default pipeline.Functions().
 	Functions []pipeline.Function
+	// Cluster, when set, is an existing MSK cluster the functions consume
+	// instead of a new MSK Serverless cluster, and its VPC instead of a new
+	// one (context shopstream:clusterArn and the parameters that go with it,
+	// read by ExistingClusterFromContext). Not with LocalStack.
+	Cluster *ExistingCluster
 }
 
 // Stack is the whole system.
@@ -82,9 +87,18 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	sp := p.StackProps
 	st := awscdk.NewStack(scope, jsii.String(id), &sp)
 	s := &Stack{Stack: st}
+	if p.LocalStack && p.Cluster != nil {
+		panic("platform: an existing Kafka cluster is for AWS deployments; the LocalStack variant has no MSK")
+	}
 	if !p.LocalStack {
-		s.Network = network.New(st, "Network", network.Props{})
-		s.Kafka = streaming.New(st, "Kafka", streaming.Props{Network: s.Network, Topics: Topics})
+		np, kp := network.Props{}, streaming.Props{Topics: Topics, Retain: p.Retain}
+		if p.Cluster != nil {
+			np.Existing, kp.Existing = &p.Cluster.Network, &p.Cluster.Kafka
+		}
+		s.Network = network.New(st, "Network", np)
+		kp.Network = s.Network
+		s.Kafka = streaming.New(st, "Kafka", kp)
+		kafkaOutputs(st, s.Kafka, p.Cluster)
 	}
 	s.Lake = lakestore.New(st, "Lake", lakestore.Props{Retain: p.Retain})
 	s.Catalog = lakecatalog.New(st, "Catalog", lakecatalog.Props{Bucket: s.Lake.Bucket, Tables: LakeTables(), Queries: LakeQueries()})
@@ -120,6 +134,22 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	}
 	s.Observability = observability.New(st, "Observability", obs)
 	return s
+}
+
+// kafkaOutputs shows the bootstrap brokers and the topics the functions
+// need, for the step that creates the topics when the stack does not.
+func kafkaOutputs(st awscdk.Stack, k *streaming.Kafka, existing *ExistingCluster) {
+	awscdk.NewCfnOutput(st, jsii.String("KafkaBootstrapBrokers"), &awscdk.CfnOutputProps{
+		Value:       k.BootstrapBrokers,
+		Description: jsii.String("bootstrap brokers of the Kafka cluster (" + k.Auth + " authentication)"),
+	})
+	what := "topics (name:partitions) the functions use; create them before the first events (README, Deploying to AWS)"
+	if existing != nil && existing.Kafka.CreateTopics {
+		what = "topics (name:partitions) the stack created on the existing cluster"
+	}
+	awscdk.NewCfnOutput(st, jsii.String("KafkaTopics"), &awscdk.CfnOutputProps{
+		Value: jsii.String(k.TopicList()), Description: jsii.String(what),
+	})
 }
 
 func needsDatabase(fns []pipeline.Function) bool {

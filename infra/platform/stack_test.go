@@ -2,8 +2,10 @@ package platform_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -44,8 +46,19 @@ func TestMain(m *testing.M) {
 	}
 	app := awscdk.NewApp(nil)
 	st := platform.NewStack(app, "Test", &platform.StackProps{AssetRoot: assetRoot})
+	template = synthWithNag(app, st, "")
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(assetRoot)
+	os.Exit(code)
+}
+
+// synthWithNag applies the cdk-nag AwsSolutions pack to app, synthesizes
+// st and records its unsuppressed findings, prefixed with variant, in
+// nagErrors.
+func synthWithNag(app awscdk.App, st *platform.Stack, variant string) assertions.Template {
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	template = assertions.Template_FromStack(st.Stack, nil)
+	tpl := assertions.Template_FromStack(st.Stack, nil)
 	for _, kind := range []string{"Error", "Warning"} {
 		var msgs *[]*cxapi.SynthesisMessage
 		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
@@ -55,13 +68,10 @@ func TestMain(m *testing.M) {
 			msgs = assertions.Annotations_FromStack(st.Stack).FindWarning(jsii.String("*"), match)
 		}
 		for _, msg := range *msgs {
-			nagErrors = append(nagErrors, kind+" "+*msg.Id+": "+strings.SplitN(jsiiString(msg.Entry.Data), "\n", 2)[0])
+			nagErrors = append(nagErrors, variant+kind+" "+*msg.Id+": "+strings.SplitN(jsiiString(msg.Entry.Data), "\n", 2)[0])
 		}
 	}
-	code := m.Run()
-	jsii.Close()
-	os.RemoveAll(assetRoot)
-	os.Exit(code)
+	return tpl
 }
 
 func jsiiString(v any) string {
@@ -74,8 +84,12 @@ func jsiiString(v any) string {
 	return ""
 }
 
-// TestNag: the AwsSolutions pack finds nothing unsuppressed.
+// TestNag: the AwsSolutions pack finds nothing unsuppressed, in the stack
+// that creates its cluster and in those on an existing cluster.
 func TestNag(t *testing.T) {
+	// The variants on an existing cluster add their findings.
+	existingTemplate(t)
+	plaintextTemplate(t)
 	for _, e := range nagErrors {
 		t.Error(e)
 	}
@@ -86,17 +100,132 @@ func TestKafka(t *testing.T) {
 	template.HasResourceProperties(jsii.String("AWS::MSK::ServerlessCluster"), map[string]any{
 		"ClientAuthentication": map[string]any{"Sasl": map[string]any{"Iam": map[string]any{"Enabled": true}}},
 	})
-	template.ResourceCountIs(jsii.String("AWS::MSK::Topic"), jsii.Number(float64(len(platform.Topics))))
-	for _, topic := range platform.Topics {
-		template.HasResourceProperties(jsii.String("AWS::MSK::Topic"), map[string]any{
-			"TopicName": topic.Name, "PartitionCount": topic.Partitions,
+	// AWS::MSK::Topic exists for MSK Provisioned only: the topics of the
+	// serverless cluster are a deploy step, listed in an output.
+	template.ResourceCountIs(jsii.String("AWS::MSK::Topic"), jsii.Number(0))
+	template.HasOutput(jsii.String("KafkaTopics"), map[string]any{"Value": topicList()})
+	template.HasOutput(jsii.String("KafkaBootstrapBrokers"), map[string]any{"Value": assertions.Match_AnyValue()})
+	// Brokers admit Kafka over IAM (9098) from the functions' group and
+	// from their own group, which the event source mappings' pollers use;
+	// that group may reach itself on 9098 and nothing else.
+	brokers := logicalID(t, template, "AWS::EC2::SecurityGroup", "MSK Serverless brokers")
+	functions := logicalID(t, template, "AWS::EC2::SecurityGroup", "shopstream Lambda functions")
+	for _, from := range []string{functions, brokers} {
+		template.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+			"FromPort": 9098, "ToPort": 9098, "IpProtocol": "tcp",
+			"GroupId":               map[string]any{"Fn::GetAtt": []any{brokers, "GroupId"}},
+			"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{from, "GroupId"}},
 		})
 	}
-	// Brokers admit Kafka over IAM (9098) from the functions' group only.
-	template.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+	template.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupEgress"), map[string]any{
 		"FromPort": 9098, "ToPort": 9098, "IpProtocol": "tcp",
-		"SourceSecurityGroupId": assertions.Match_AnyValue(),
+		"GroupId":                    map[string]any{"Fn::GetAtt": []any{brokers, "GroupId"}},
+		"DestinationSecurityGroupId": map[string]any{"Fn::GetAtt": []any{brokers, "GroupId"}},
 	})
+}
+
+// topicList is the KafkaTopics output the stack should show.
+func topicList() string {
+	var parts []string
+	for _, t := range platform.Topics {
+		parts = append(parts, fmt.Sprintf("%s:%d", t.Name, t.Partitions))
+	}
+	return strings.Join(parts, " ")
+}
+
+// logicalID returns the logical ID of the one resource of a type whose
+// Description (or GroupDescription) starts with desc.
+func logicalID(t *testing.T, tpl assertions.Template, typ, desc string) string {
+	t.Helper()
+	var ids []string
+	for id, res := range *tpl.FindResources(jsii.String(typ), nil) {
+		props, _ := (*res)["Properties"].(map[string]any)
+		d, _ := props["GroupDescription"].(string)
+		if d == "" {
+			d, _ = props["Description"].(string)
+		}
+		if strings.HasPrefix(d, desc) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d resources %s described %q: %v", len(ids), typ, desc, ids)
+	}
+	return ids[0]
+}
+
+// TestAlertPublishers: the functions that publish alerts to SNS (fraud and
+// support) get the topic's ARN and sns:Publish on that topic alone; no
+// other function may publish.
+func TestAlertPublishers(t *testing.T) {
+	topic := logicalID(t, template, "AWS::SNS::Topic", "")
+	publishers := map[string]bool{}
+	for _, f := range pipeline.Functions() {
+		if f.Alerts {
+			publishers[f.Name] = true
+		}
+	}
+	for _, name := range []string{"fraud", "support"} {
+		if !publishers[name] {
+			t.Errorf("function %s does not publish alerts", name)
+		}
+	}
+	// Role of each function, by project name.
+	roles := map[string]string{}
+	for _, res := range *template.FindResources(jsii.String("AWS::Lambda::Function"), nil) {
+		props := (*res)["Properties"].(map[string]any)
+		env, _ := props["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		name, _ := vars["SHOPSTREAM_FUNCTION"].(string)
+		if name == "" {
+			continue
+		}
+		roles[name] = props["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		arn, has := vars["ALERTS_TOPIC_ARN"]
+		if publishers[name] != has {
+			t.Errorf("function %s: ALERTS_TOPIC_ARN set %v, publishes alerts %v", name, has, publishers[name])
+		}
+		if has && !reflect.DeepEqual(arn, map[string]any{"Ref": topic}) {
+			t.Errorf("function %s: ALERTS_TOPIC_ARN %v, want the alerts topic %s", name, arn, topic)
+		}
+	}
+	// Roles granted sns:Publish, and on what.
+	granted := map[string]bool{}
+	for _, res := range *template.FindResources(jsii.String("AWS::IAM::Policy"), nil) {
+		props := (*res)["Properties"].(map[string]any)
+		for _, stmt := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := stmt.(map[string]any)
+			if !hasAction(s["Action"], "sns:Publish") {
+				continue
+			}
+			for _, r := range props["Roles"].([]any) {
+				ref, _ := r.(map[string]any)["Ref"].(string)
+				granted[ref] = true
+				if !reflect.DeepEqual(s["Resource"], map[string]any{"Ref": topic}) {
+					t.Errorf("role %s: sns:Publish on %v, want the alerts topic only", ref, s["Resource"])
+				}
+			}
+		}
+	}
+	for name, role := range roles {
+		if granted[role] != publishers[name] {
+			t.Errorf("function %s: sns:Publish granted %v, publishes alerts %v", name, granted[role], publishers[name])
+		}
+	}
+}
+
+func hasAction(v any, action string) bool {
+	switch v := v.(type) {
+	case string:
+		return v == action
+	case []any:
+		for _, a := range v {
+			if a == action {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestNetwork(t *testing.T) {
