@@ -5,6 +5,7 @@ import (
 	"time"
 
 	inventory "github.com/shopstream/shopstream/functions/inventory/api"
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -27,12 +28,15 @@ func inventoryFunction() pipelineFunction {
 		Handler: func(ctx context.Context, env *devEnv) (any, error) {
 			p, err := inventory.NewProcessor(inventory.Config{
 				DynamoDB: env.Stack.DynamoDB.Client(), Tables: inventory.DefaultTables, Kafka: env.Kafka,
-				LowStock: inventory.DefaultLowStock, Logger: env.Logger,
+				Logger: env.Logger,
 			})
 			if err != nil {
 				return nil, err
 			}
 			return p.Process, nil
+		},
+		Feeds: func(_ context.Context, env *devEnv) ([]dashboard.Feed, error) {
+			return []dashboard.Feed{lowStockFeed(env.Stack.DynamoDB.Client(), inventory.DefaultTables.Stock)}, nil
 		},
 		Verify: func(ctx context.Context, env *devEnv, truth *generator.Truth) ([]string, error) {
 			return inventory.Verify(ctx, env.Stack.DynamoDB.Client(), inventory.DefaultTables, truth), nil

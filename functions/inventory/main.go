@@ -4,7 +4,12 @@
 // default inventory_stock, inventory_orders, inventory_alerts), KAFKA_BROKERS
 // (comma-separated; alerts and dead letters are produced there), KAFKA_AUTH
 // ("iam" for MSK with IAM authentication over TLS; default none),
-// LOW_STOCK_THRESHOLD (default 10), AWS_LAMBDA_LOG_LEVEL.
+// STOCK_RULES (a stock rules document, JSON: a file path; default the
+// embedded rules, one threshold of 10 for every product, no catalogue),
+// LOW_STOCK_THRESHOLD (the default threshold, over the document's),
+// RESERVATION ("backorder", the default, or "partial"), UNKNOWN_PRODUCT
+// ("accept", the default, or "reject": needs a catalogue in STOCK_RULES),
+// AWS_LAMBDA_LOG_LEVEL.
 package main
 
 import (
@@ -44,13 +49,30 @@ func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, err
 			*v.dst = s
 		}
 	}
-	threshold := int64(api.DefaultLowStock)
+	rules := api.DefaultRules()
+	if path := os.Getenv("STOCK_RULES"); path != "" {
+		doc, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("STOCK_RULES: %w", err)
+		}
+		if rules, err = api.LoadRules(doc); err != nil {
+			return nil, fmt.Errorf("STOCK_RULES %s: %w", path, err)
+		}
+	}
 	if v := os.Getenv("LOW_STOCK_THRESHOLD"); v != "" {
 		t, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || t < 0 {
 			return nil, fmt.Errorf("LOW_STOCK_THRESHOLD %q is not a count", v)
 		}
-		threshold = t
+		rules.LowStock = t
+	}
+	reservation, err := api.ParseReservation(os.Getenv("RESERVATION"))
+	if err != nil {
+		return nil, fmt.Errorf("RESERVATION: %w", err)
+	}
+	unknown, err := api.ParseUnknownProducts(os.Getenv("UNKNOWN_PRODUCT"))
+	if err != nil {
+		return nil, fmt.Errorf("UNKNOWN_PRODUCT: %w", err)
 	}
 	auth, err := kafkaclient.ParseAuth(os.Getenv("KAFKA_AUTH"))
 	if err != nil {
@@ -66,8 +88,14 @@ func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, err
 	if err != nil {
 		return nil, fmt.Errorf("KAFKA_BROKERS: %w", err)
 	}
-	return api.NewProcessor(api.Config{
+	p, err := api.NewProcessor(api.Config{
 		DynamoDB: dynamodb.NewFromConfig(cfg), Tables: tables, Kafka: kafka,
-		LowStock: threshold, Logger: logger, Metrics: os.Stdout,
+		Rules: rules, Reservation: reservation, Unknown: unknown, Logger: logger, Metrics: os.Stdout,
 	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("stock rules loaded", "version", rules.Version, "products", len(rules.Products),
+		"reservation", reservation, "unknown_product", unknown)
+	return p, nil
 }

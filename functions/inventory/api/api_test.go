@@ -41,7 +41,9 @@ func TestSamplePayloads(t *testing.T) {
 	if err := api.CreateTables(ctx, client, tables); err != nil {
 		t.Fatal(err)
 	}
-	p, err := api.NewProcessor(api.Config{DynamoDB: client, Tables: tables, Kafka: kafka, LowStock: 500})
+	rules := api.DefaultRules()
+	rules.LowStock = 500
+	p, err := api.NewProcessor(api.Config{DynamoDB: client, Tables: tables, Kafka: kafka, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

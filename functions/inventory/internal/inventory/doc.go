@@ -11,11 +11,29 @@
 // event time. order_created reserves each line (in the warehouse that holds
 // the product), order_cancelled releases, order_shipped commits (on hand and
 // reserved drop), refund_issued with restock puts the refunded items back.
-// One order item per order holds its lifecycle (reserved or backordered,
-// shipped, cancelled), its lines and what it has applied; see Order.Apply for
-// every transition, including a ship or cancel that arrives before its
-// order_created, a duplicate ship, and a cancel after ship (which releases
-// nothing).
+// One order item per order holds its lifecycle (reserved, backordered or
+// partially reserved, shipped, cancelled), its lines and what it has
+// applied; see Order.Apply for every transition, including a ship or cancel
+// that arrives before its order_created, a duplicate ship, and a cancel
+// after ship (which releases nothing).
+//
+// # Reservation modes
+//
+// Policy.Reservation says what an order gets when stock cannot cover it.
+// ReserveBackorder (the default) reserves every line in full, leaving
+// available stock negative, and backorders the order (see Convergence).
+// ReservePartial reserves, per line, what is available, and no more: the
+// product item records the units the order is short of (Product.Shorts),
+// raises a backordered alert naming the order, and the order item becomes
+// partially_reserved with the short units on its lines (Line.Short). The
+// order's cancel releases, and its ship commits, exactly what was reserved:
+// the product folds leave the recorded short out. A refund that lists no
+// items puts back what shipped. The product item is the authority on what
+// was short, and keeps it after the order ships or is cancelled for
+// Policy.Horizon of event time, so that a batch retried after its order
+// writes failed projects the same short units onto the order. A partial
+// reservation is decided once, against the stock known when the order is
+// processed, and is not topped up when stock arrives later.
 //
 // # Exactly once, few writes
 //
@@ -80,13 +98,25 @@
 //   - Order lifecycle events of one order share a partition, so they arrive
 //     in order; duplicates are skipped by the order's marks and by the
 //     transitions themselves.
+//   - Partial reservations do not converge in that sense: what an order
+//     reserved depends on the stock processed before it, so an order
+//     processed ahead of the restock that preceded it in event time stays
+//     short of it. Delivered in event-time order, as a mapping reading live
+//     traffic delivers, partial mode ends with the state of applying every
+//     event in event-time order (TestPartialReservationEqualsModel); replays,
+//     duplicate deliveries and cut batches change nothing, as in the
+//     default mode.
 //
 // # Alerts
 //
-// Low stock (available under the product's threshold) and out of stock
-// (nothing available) are raised once per crossing into the worse level, not
-// per event, and reset when stock recovers; an order that cannot be covered
-// raises backordered. Alerts go to the alerts table and the inventory_alerts
+// Low stock (available at or below the product's threshold) and out of
+// stock (nothing available) are raised once per crossing into the worse
+// level, not per event, and reset when stock recovers; an order that cannot
+// be covered raises backordered. Thresholds come from Rules: the product's
+// own, else its category's, else the default; a threshold of 0 leaves out
+// of stock as the only level. The product item records its threshold and,
+// while a warehouse is at or below it, a low_stock summary that
+// DynamoDB.LowStock reads for the dashboard. Alerts go to the alerts table and the inventory_alerts
 // topic before the write that records them, with ids derived from the
 // product, the item version and their place in the fold: a retried batch
 // raises the same ids, which the table overwrites and topic readers drop. A
@@ -96,8 +126,15 @@
 // # Dead letters
 //
 // The decoder dead-letters malformed records and invalid values (a negative
-// restock, a zero change, a count below zero). Handle also rejects, with
-// reason "rejected", a stock count that names no warehouse (it could
-// overwrite the wrong one) and a restocking refund of an unknown order that
-// lists no items.
+// restock, a zero change, a count below zero, an order line of no units).
+// Handle also rejects, with reason "rejected", a stock count that names no
+// warehouse (it could overwrite the wrong one), a restocking refund of an
+// unknown order that lists no items and, when WithCatalog is set (unknown
+// products rejected), any inventory event about a product outside the
+// catalogue and any order lifecycle event with an item of one (the whole
+// record: an order is never applied in part). Without a catalogue every
+// product is accepted: an inventory event about a new product creates its
+// stock, and an order for a product with no stock record reserves under
+// Pending and is backordered (short of everything in partial mode), with an
+// alert, until stock arrives.
 package inventory

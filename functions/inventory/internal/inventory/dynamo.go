@@ -31,8 +31,13 @@ type Tables struct {
 // A stock item is one product: "version", "marks" (a map of
 // "topic-partition" to offset), "warehouses" (a map of warehouse id to
 // on_hand, reserved, available, counted_at, journal, alert),
-// "backorders" (a string set), "latest" and "floor". An order item holds
-// "status", "held", "created", "lines", "marks", "refunds", "restocked",
+// "backorders" (a string set), "shorts" (a map of order id to the units a
+// partial reservation lacks, and when the order settled), "latest",
+// "floor", "threshold" (the product's low-stock threshold) and, only while
+// some warehouse is at or below it, "low_stock" (a map of warehouse id to
+// on_hand, reserved, available: what LowStock reads). An order item holds
+// "status", "held", "created", "lines" (product_id, quantity and, when a
+// partial reservation was short, short), "marks", "refunds", "restocked",
 // "anomaly" and "updated_at".
 type DynamoDB struct {
 	client *dynamodb.Client
@@ -105,7 +110,7 @@ func (d *DynamoDB) PutProduct(ctx context.Context, p *Product) error {
 	expr := "SET "
 	i := 0
 	var remove []string
-	for _, a := range []string{"version", "marks", "warehouses", "backorders", "latest", "floor"} {
+	for _, a := range productAttributes {
 		v, ok := item[a]
 		name := "#a" + strconv.Itoa(i)
 		names[name] = a
@@ -153,6 +158,10 @@ func (d *DynamoDB) PutProduct(ctx context.Context, p *Product) error {
 	}
 	return nil
 }
+
+// productAttributes are the attributes PutProduct sets, or removes when
+// encodeProduct leaves them out.
+var productAttributes = []string{"version", "marks", "warehouses", "backorders", "shorts", "latest", "floor", "threshold", "low_stock"}
 
 // PutOrders implements Store, 25 orders per BatchWriteItem.
 func (d *DynamoDB) PutOrders(ctx context.Context, orders []*Order) error {
@@ -283,9 +292,30 @@ func encodeProduct(p *Product) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
 		"product_id": s(p.ID), "version": n(p.Version), "marks": &types.AttributeValueMemberM{Value: marks},
 		"warehouses": &types.AttributeValueMemberM{Value: whs}, "latest": n(p.Latest), "floor": n(p.Floor),
+		"threshold": n(p.Threshold),
 	}
 	if len(p.Backorders) > 0 {
 		item["backorders"] = &types.AttributeValueMemberSS{Value: p.Backorders}
+	}
+	if len(p.Shorts) > 0 {
+		shorts := make(map[string]types.AttributeValue, len(p.Shorts))
+		for id, sh := range p.Shorts {
+			m := map[string]types.AttributeValue{"qty": n(sh.Qty)}
+			if sh.Settled {
+				m["settled_at"] = n(sh.SettledAt)
+			}
+			shorts[id] = &types.AttributeValueMemberM{Value: m}
+		}
+		item["shorts"] = &types.AttributeValueMemberM{Value: shorts}
+	}
+	if low := p.Low(); len(low) > 0 {
+		m := make(map[string]types.AttributeValue, len(low))
+		for w, l := range low {
+			m[w] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"on_hand": n(l.OnHand), "reserved": n(l.Reserved), "available": n(l.Available()),
+			}}
+		}
+		item["low_stock"] = &types.AttributeValueMemberM{Value: m}
 	}
 	return item
 }
@@ -301,6 +331,7 @@ func decodeProduct(item map[string]types.AttributeValue) (*Product, error) {
 		return v
 	}
 	p.Version, p.Latest, p.Floor = num(item["version"]), num(item["latest"]), num(item["floor"])
+	p.Threshold = num(item["threshold"])
 	if m, ok := item["marks"].(*types.AttributeValueMemberM); ok {
 		for k, v := range m.Value {
 			p.Marks[k] = num(v)
@@ -333,6 +364,19 @@ func decodeProduct(item map[string]types.AttributeValue) (*Product, error) {
 	if ss, ok := item["backorders"].(*types.AttributeValueMemberSS); ok {
 		p.Backorders = slices.Sorted(slices.Values(ss.Value))
 	}
+	if m, ok := item["shorts"].(*types.AttributeValueMemberM); ok {
+		for id, v := range m.Value {
+			sm, ok := v.(*types.AttributeValueMemberM)
+			if !ok {
+				return nil, fmt.Errorf("product %s: short of order %s is not a map", p.ID, id)
+			}
+			sh := Short{Qty: num(sm.Value["qty"])}
+			if at, ok := sm.Value["settled_at"]; ok {
+				sh.Settled, sh.SettledAt = true, num(at)
+			}
+			p.Shorts[id] = sh
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("product %s: %w", p.ID, err)
 	}
@@ -342,7 +386,11 @@ func decodeProduct(item map[string]types.AttributeValue) (*Product, error) {
 func encodeOrder(o *Order) map[string]types.AttributeValue {
 	lines := make([]types.AttributeValue, len(o.Lines))
 	for i, l := range o.Lines {
-		lines[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"product_id": s(l.ProductID), "quantity": n(l.Quantity)}}
+		m := map[string]types.AttributeValue{"product_id": s(l.ProductID), "quantity": n(l.Quantity)}
+		if l.Short != 0 {
+			m["short"] = n(l.Short)
+		}
+		lines[i] = &types.AttributeValueMemberM{Value: m}
 	}
 	marks := make(map[string]types.AttributeValue, len(o.Marks))
 	for k, v := range o.Marks {
@@ -385,7 +433,7 @@ func decodeOrder(item map[string]types.AttributeValue) (*Order, error) {
 			if !ok {
 				return nil, fmt.Errorf("order %s: a line is not a map", o.ID)
 			}
-			o.Lines = append(o.Lines, Line{ProductID: str(m.Value["product_id"]), Quantity: num(m.Value["quantity"])})
+			o.Lines = append(o.Lines, Line{ProductID: str(m.Value["product_id"]), Quantity: num(m.Value["quantity"]), Short: num(m.Value["short"])})
 		}
 	}
 	if err != nil {

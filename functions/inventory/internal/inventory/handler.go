@@ -53,6 +53,7 @@ type Handler struct {
 	store       Store
 	alerts      AlertSink
 	pol         Policy
+	known       func(productID string) bool
 	logger      *slog.Logger
 	metrics     io.Writer
 	now         func() time.Time
@@ -65,19 +66,30 @@ type Handler struct {
 // Counters are running totals of a Handler, for tests and benchmarks:
 // records seen, inventory events, order lifecycle events, other events
 // (payments, metrics: no stock effect), product writes, version conflicts
-// retried, backorders, alerts, and counts older than the journal.
+// retried, backorders, partial reservations (one per order and product),
+// alerts, counts older than the journal, and records about products not in
+// the catalogue that were rejected.
 type Counters struct {
 	Events, StockEvents, OrderEvents, Ignored atomic.Int64
 	ProductWrites, Conflicts, Backorders      atomic.Int64
-	Alerts, Inexact                           atomic.Int64
+	Shorted, Alerts, Inexact, Unknown         atomic.Int64
 }
 
 // Option configures a Handler.
 type Option func(*Handler)
 
-// WithPolicy sets the thresholds. Default: low stock under 10 units for every
-// product, journal horizon 24 hours.
+// WithPolicy sets the thresholds and the reservation mode. Default: low
+// stock at 10 units or fewer for every product, journal horizon 24 hours,
+// ReserveBackorder.
 func WithPolicy(p Policy) Option { return func(h *Handler) { h.pol = p } }
+
+// WithCatalog rejects, as dead letters with reason "rejected", inventory
+// events about a product known does not report, and order lifecycle events
+// with an item of one (the whole record: an order is not applied in part).
+// Default: every product is accepted.
+func WithCatalog(known func(productID string) bool) Option {
+	return func(h *Handler) { h.known = known }
+}
 
 // WithLogger sets the logger. Default: discard.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.logger = l } }
@@ -135,6 +147,9 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 		switch e := m.Event.(type) {
 		case *event.StockAdjusted, *event.Restocked, *event.ShipmentReceived, *event.StockCounted:
 			c, err := stockChange(e)
+			if err == nil {
+				err = h.unknown("product_id", c.ProductID)
+			}
 			if err != nil {
 				b.Reject(m, err)
 				continue
@@ -143,6 +158,10 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 			changes[c.ProductID] = append(changes[c.ProductID], c)
 			stock++
 		case *event.OrderCreated, *event.OrderShipped, *event.OrderCancelled, *event.RefundIssued:
+			if err := h.unknownItem(e); err != nil {
+				b.Reject(m, err)
+				continue
+			}
 			id := orderID(e)
 			w := orders[id]
 			if w == nil {
@@ -188,9 +207,26 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 	}
 
 	// Products: one conditional write each.
-	failedMsgs, results, err := h.applyProducts(ctx, changes)
+	failedMsgs, results, states, err := h.applyProducts(ctx, changes)
 	if err != nil {
 		return err
+	}
+	// What partial reservations were short of: the product items record
+	// it (and keep it after the order settles, for retries like this one);
+	// the order items are its projection.
+	for _, id := range order {
+		o := orders[id].ord
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			if p := states[l.ProductID]; p != nil {
+				if s, ok := p.Shorts[id]; ok {
+					l.Short = s.Qty
+				}
+			}
+		}
+		if o.Open() && o.Shorted() {
+			o.Status = StatusPartiallyReserved
+		}
 	}
 	backordered := map[string]bool{}
 	var cleared []string
@@ -251,18 +287,20 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 }
 
 // applyProducts folds and writes every product's changes. It returns the
-// failed message indices with their errors, and the fold results of the
-// products written. Alerts are sent before the writes that make them true:
-// a crash between the two sends them again, with the same ids.
-func (h *Handler) applyProducts(ctx context.Context, changes map[string][]Change) (map[int]error, []FoldResult, error) {
+// failed message indices with their errors, the fold results of the
+// products written, and the state of every product written (or found
+// already up to date). Alerts are sent before the writes that make them
+// true: a crash between the two sends them again, with the same ids.
+func (h *Handler) applyProducts(ctx context.Context, changes map[string][]Change) (map[int]error, []FoldResult, map[string]*Product, error) {
 	failed := map[int]error{}
+	states := map[string]*Product{}
 	if len(changes) == 0 {
-		return failed, nil, nil
+		return failed, nil, states, nil
 	}
 	ids := slices.Sorted(maps.Keys(changes))
 	stored, err := h.store.Products(ctx, ids)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %d products: %w", len(ids), err)
+		return nil, nil, nil, fmt.Errorf("load %d products: %w", len(ids), err)
 	}
 	// Fold every product, then send all their alerts in one call, before
 	// the writes that make them true.
@@ -302,7 +340,7 @@ func (h *Handler) applyProducts(ctx context.Context, changes map[string][]Change
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			res, err := h.applyProduct(ctx, f, changes[id])
+			res, state, err := h.applyProduct(ctx, f, changes[id])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -310,10 +348,11 @@ func (h *Handler) applyProducts(ctx context.Context, changes map[string][]Change
 				return
 			}
 			results = append(results, res)
+			states[id] = state
 		})
 	}
 	wg.Wait()
-	return failed, results, nil
+	return failed, results, states, nil
 }
 
 // fold is a product's state as read, and as folded.
@@ -334,17 +373,17 @@ func newFold(id string, cur *Product, cs []Change, pol Policy, now time.Time) *f
 
 // applyProduct writes f, whose alerts were sent; on a version conflict it
 // reloads the product, folds cs again, sends the new fold's alerts, and
-// tries again.
-func (h *Handler) applyProduct(ctx context.Context, f *fold, cs []Change) (FoldResult, error) {
+// tries again. It returns the fold's result and the product as stored.
+func (h *Handler) applyProduct(ctx context.Context, f *fold, cs []Change) (FoldResult, *Product, error) {
 	id := f.cur.ID
 	for attempt := 1; ; attempt++ {
 		res := f.res
 		if res.Applied == 0 {
-			return res, nil // a replay
+			return res, f.cur, nil // a replay
 		}
 		if attempt > 1 && len(res.Alerts) > 0 {
 			if err := h.alerts.Send(ctx, res.Alerts); err != nil {
-				return res, fmt.Errorf("send %d alerts of product %s: %w", len(res.Alerts), id, err)
+				return res, nil, fmt.Errorf("send %d alerts of product %s: %w", len(res.Alerts), id, err)
 			}
 		}
 		err := h.store.PutProduct(ctx, f.next)
@@ -352,16 +391,17 @@ func (h *Handler) applyProduct(ctx context.Context, f *fold, cs []Change) (FoldR
 			h.stats.ProductWrites.Add(1)
 			h.stats.Alerts.Add(int64(len(res.Alerts)))
 			h.stats.Backorders.Add(int64(len(res.Backordered)))
+			h.stats.Shorted.Add(int64(len(res.Shorted)))
 			h.stats.Inexact.Add(int64(res.Inexact))
-			return res, nil
+			return res, f.next, nil
 		}
 		if !errors.Is(err, ErrConflict) || attempt >= h.attempts {
-			return res, fmt.Errorf("write product %s: %w", id, err)
+			return res, nil, fmt.Errorf("write product %s: %w", id, err)
 		}
 		h.stats.Conflicts.Add(1)
 		got, err := h.store.Products(ctx, []string{id})
 		if err != nil {
-			return res, fmt.Errorf("reload product %s: %w", id, err)
+			return res, nil, fmt.Errorf("reload product %s: %w", id, err)
 		}
 		f = newFold(id, got[id], cs, h.pol, h.now())
 	}
@@ -389,6 +429,42 @@ func stockChange(e event.Event) (Change, error) {
 	return Change{}, fmt.Errorf("not an inventory event: %T", e)
 }
 
+// unknown rejects product id, named in field, when the catalogue does not
+// list it.
+func (h *Handler) unknown(field, id string) error {
+	if h.known == nil || h.known(id) {
+		return nil
+	}
+	h.stats.Unknown.Add(1)
+	return &event.Error{Reason: event.ReasonRejected, Field: field,
+		Detail: fmt.Sprintf("product %q is not in the catalogue (unknown products are rejected)", id)}
+}
+
+// unknownItem rejects an order lifecycle event with an item about a product
+// the catalogue does not list.
+func (h *Handler) unknownItem(e event.Event) error {
+	if h.known == nil {
+		return nil
+	}
+	var items []event.Item
+	switch e := e.(type) {
+	case *event.OrderCreated:
+		items = e.Items
+	case *event.OrderShipped:
+		items = e.Items
+	case *event.OrderCancelled:
+		items = e.Items
+	case *event.RefundIssued:
+		items = e.Items
+	}
+	for i, it := range items {
+		if err := h.unknown(fmt.Sprintf("items[%d].product_id", i), it.ProductID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func orderID(e event.Event) string {
 	switch e := e.(type) {
 	case *event.OrderCreated:
@@ -408,13 +484,14 @@ func (h *Handler) emit(records, stock int, results []FoldResult, failed int) {
 	if h.metrics == nil {
 		return
 	}
-	alerts, backorders, writes := 0, 0, 0
+	alerts, backorders, shorted, writes := 0, 0, 0, 0
 	for _, r := range results {
 		if r.Applied > 0 {
 			writes++
 		}
 		alerts += len(r.Alerts)
 		backorders += len(r.Backordered)
+		shorted += len(r.Shorted)
 	}
 	line := map[string]any{
 		"_aws": map[string]any{
@@ -425,12 +502,13 @@ func (h *Handler) emit(records, stock int, results []FoldResult, failed int) {
 				"Metrics": []map[string]string{
 					{"Name": "Records", "Unit": "Count"}, {"Name": "StockEvents", "Unit": "Count"},
 					{"Name": "ProductWrites", "Unit": "Count"}, {"Name": "Alerts", "Unit": "Count"},
-					{"Name": "Backorders", "Unit": "Count"}, {"Name": "FailedRecords", "Unit": "Count"},
+					{"Name": "Backorders", "Unit": "Count"}, {"Name": "PartialReservations", "Unit": "Count"},
+					{"Name": "FailedRecords", "Unit": "Count"},
 				},
 			}},
 		},
 		"function": Name, "Records": records, "StockEvents": stock, "ProductWrites": writes,
-		"Alerts": alerts, "Backorders": backorders, "FailedRecords": failed,
+		"Alerts": alerts, "Backorders": backorders, "PartialReservations": shorted, "FailedRecords": failed,
 	}
 	b, _ := json.Marshal(line)
 	_, _ = h.metrics.Write(append(b, '\n'))

@@ -7,13 +7,16 @@ import (
 	"github.com/shopstream/shopstream/shared/event"
 )
 
-// Order lifecycle statuses, as stored. An open order is StatusReserved or
-// StatusBackordered; see Order.
+// Order lifecycle statuses, as stored. An open order is StatusReserved,
+// StatusBackordered or StatusPartiallyReserved; see Order.
 const (
 	StatusReserved    = "reserved"
 	StatusBackordered = "backordered"
-	StatusShipped     = "shipped"
-	StatusCancelled   = "cancelled"
+	// StatusPartiallyReserved: in partial reservation mode, stock covered
+	// only part of the order; its lines say what is short.
+	StatusPartiallyReserved = "partially_reserved"
+	StatusShipped           = "shipped"
+	StatusCancelled         = "cancelled"
 )
 
 // Order is the lifecycle of one order, as stored in one DynamoDB item.
@@ -45,10 +48,20 @@ type Order struct {
 type Line struct {
 	ProductID string
 	Quantity  int64
+	// Short is the units of Quantity a partial reservation could not
+	// cover: reserved, and later shipped or released, is Quantity - Short.
+	Short int64
 }
 
 // Open reports whether the order holds stock reserved.
-func (o *Order) Open() bool { return o.Status == StatusReserved || o.Status == StatusBackordered }
+func (o *Order) Open() bool {
+	return o.Status == StatusReserved || o.Status == StatusBackordered || o.Status == StatusPartiallyReserved
+}
+
+// Shorted reports whether a line of o is short.
+func (o *Order) Shorted() bool {
+	return slices.ContainsFunc(o.Lines, func(l Line) bool { return l.Short > 0 })
+}
 
 func linesOf(items []event.Item) []Line {
 	var out []Line
@@ -69,16 +82,21 @@ func linesOf(items []event.Item) []Line {
 //
 //	order_created:   new -> reserved (reserve every line)
 //	                 shipped/cancelled (the ship or cancel came first) -> unchanged
-//	order_shipped:   reserved/backordered -> shipped (commit: on hand and reserved drop)
+//	order_shipped:   open -> shipped (commit: on hand and reserved drop)
 //	                 new -> shipped (on hand drops by the event's items; nothing was reserved)
 //	                 cancelled -> shipped (on hand drops; the reservation was already released)
 //	                 shipped -> unchanged (a duplicate)
-//	order_cancelled: reserved/backordered -> cancelled (release)
+//	order_cancelled: open -> cancelled (release)
 //	                 new -> cancelled (nothing to release)
 //	                 shipped -> unchanged (a cancel after ship releases nothing)
-//	refund_issued:   with restock, on hand grows by the refunded items (or the order's lines)
+//	refund_issued:   with restock, on hand grows by the refunded items, or, when
+//	                 the refund lists none, by the units of the order's lines
+//	                 that shipped
 //
-// Payment events change no stock.
+// Open is reserved, backordered or partially reserved: which one is decided
+// by the product folds (a partial reservation's commit and release leave
+// out what the line was short of), not here. Payment events change no
+// stock.
 func (o *Order) Apply(e event.Event, part string, offset int64, msg int) []Change {
 	if m, ok := o.Marks[part]; ok && offset <= m {
 		return nil
@@ -152,13 +170,18 @@ func (o *Order) Apply(e event.Event, part string, offset int64, msg int) []Chang
 		if !e.Restock {
 			return nil
 		}
-		lines := linesOf(e.Items)
-		if len(lines) == 0 {
-			lines = o.Lines
+		if lines := linesOf(e.Items); len(lines) > 0 {
+			for _, l := range lines {
+				o.Restocked += l.Quantity
+				out = append(out, change(OpAdd, l))
+			}
+			return out
 		}
-		for _, l := range lines {
-			o.Restocked += l.Quantity
-			out = append(out, change(OpAdd, l))
+		for _, l := range o.Lines {
+			o.Restocked += l.Quantity - l.Short
+			c := change(OpReturn, l)
+			c.Short = l.Short
+			out = append(out, c)
 		}
 	}
 	return out

@@ -285,7 +285,7 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	stock := event.Stock{ProductID: "p-1", WarehouseID: "wh-01"}
 	add(&event.StockCounted{Envelope: event.Envelope{EventID: "e-0", EventType: event.TypeStockCounted, SchemaVersion: 1, OccurredAt: at}, Stock: stock, Quantity: 14})
-	for i := 1; i <= 14; i++ { // 13 .. 0: low at 9, out at 0
+	for i := 1; i <= 14; i++ { // 13 .. 0: low at 10, out at 0
 		add(&event.StockAdjusted{Envelope: event.Envelope{EventID: fmt.Sprint("e-", i), EventType: event.TypeStockAdjusted, SchemaVersion: 1,
 			OccurredAt: at.Add(time.Duration(i) * time.Second)}, Stock: stock, Change: -1})
 	}

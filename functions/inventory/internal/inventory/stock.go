@@ -32,11 +32,29 @@ type Product struct {
 	// not cover when it was made, sorted. It empties when available stock
 	// is no longer negative.
 	Backorders []string
+	// Shorts holds, per order, the units of its line that a partial
+	// reservation could not cover: the order's release and commit leave
+	// them out. An entry stays after its order ships or is cancelled
+	// (settled), for Policy.Horizon of event time, so that a retried batch
+	// still finds what the order was short of.
+	Shorts map[string]Short
+	// Threshold is the low-stock threshold of the last fold.
+	Threshold int64
 	// Latest is the latest event time applied, in Unix milliseconds.
 	Latest int64
 	// Floor is the event time below which journal entries were pruned: a
 	// count older than it cannot be placed exactly.
 	Floor int64
+}
+
+// Short is what a partially reserved order line lacks.
+type Short struct {
+	// Qty is the units of the line not reserved.
+	Qty int64
+	// Settled says the order shipped or was cancelled, at event time
+	// SettledAt (Unix ms): the entry is kept for replays only.
+	Settled   bool
+	SettledAt int64
 }
 
 // Level is the stock of one product in one warehouse.
@@ -98,6 +116,9 @@ const (
 	OpRelease
 	// OpCommit ships Qty reserved for OrderID: on hand and reserved drop.
 	OpCommit
+	// OpReturn adds the units of OrderID's line that shipped back to on
+	// hand: Qty less what the order was short of (from Shorts, else Short).
+	OpReturn
 )
 
 // Change is one effect of one record on one product.
@@ -115,12 +136,15 @@ type Change struct {
 	Offset int64
 	// Msg is the index of the record's message in the batch.
 	Msg int
+	// Short is, for OpReturn, what the order item knows its line was short
+	// of; the product's own record of it, while kept, takes precedence.
+	Short int64
 }
 
-// Policy holds the thresholds Fold works with.
+// Policy holds the thresholds and the reservation mode Fold works with.
 type Policy struct {
-	// LowStock is the available stock under which a product is low, per
-	// product id; Default applies to the rest.
+	// LowStock is the available stock at or below which a product is low,
+	// per product id; DefaultLowStock applies to the rest.
 	LowStock map[string]int64
 	// DefaultLowStock is the low-stock threshold of products not in LowStock.
 	DefaultLowStock int64
@@ -128,6 +152,9 @@ type Policy struct {
 	// time of the product: a count later than that, relative to the changes
 	// it supersedes, is applied inexactly (and counted in FoldResult).
 	Horizon time.Duration
+	// Reservation is how an order that stock cannot cover is reserved;
+	// "" is ReserveBackorder.
+	Reservation Reservation
 }
 
 func (p Policy) threshold(product string) int64 {
@@ -145,6 +172,8 @@ type FoldResult struct {
 	Backordered []string
 	// Cleared lists the orders whose backorder this fold resolved.
 	Cleared []string
+	// Shorted lists the orders this fold reserved partially.
+	Shorted []string
 	// Alerts are the alerts raised by crossings in this fold.
 	Alerts []*event.InventoryAlert
 	// Inexact counts stock counts older than the journal's floor.
@@ -153,7 +182,7 @@ type FoldResult struct {
 
 // NewProduct returns the empty stock of product id.
 func NewProduct(id string) *Product {
-	return &Product{ID: id, Marks: map[string]int64{}, Warehouses: map[string]*Level{}}
+	return &Product{ID: id, Marks: map[string]int64{}, Warehouses: map[string]*Level{}, Shorts: map[string]Short{}}
 }
 
 // Clone returns a deep copy of p.
@@ -170,14 +199,20 @@ func (p *Product) Clone() *Product {
 		q.Warehouses[k] = &c
 	}
 	q.Backorders = slices.Clone(p.Backorders)
+	q.Shorts = maps.Clone(p.Shorts)
+	if q.Shorts == nil {
+		q.Shorts = map[string]Short{}
+	}
 	return &q
 }
 
 // Fold applies changes, all for p, to p in event-time order, skipping those
 // already applied (at or below p's mark of their partition), and advances
-// the marks. The result does not depend on the order of changes, nor on how
-// changes are split between folds, except for which orders were backordered
-// on the way; now stamps the alerts.
+// the marks. In ReserveBackorder mode the result does not depend on the
+// order of changes, nor on how changes are split between folds, except for
+// which orders were backordered on the way; in ReservePartial mode what a
+// reservation takes depends on the stock folded before it. now stamps the
+// alerts.
 func Fold(p *Product, changes []Change, pol Policy, now time.Time) FoldResult {
 	var res FoldResult
 	fresh := make([]Change, 0, len(changes))
@@ -194,6 +229,10 @@ func Fold(p *Product, changes []Change, pol Policy, now time.Time) FoldResult {
 	}
 	slices.SortStableFunc(fresh, func(a, b Change) int { return cmp.Compare(a.At, b.At) })
 	thr := pol.threshold(p.ID)
+	p.Threshold = thr
+	if p.Shorts == nil {
+		p.Shorts = map[string]Short{}
+	}
 	for _, c := range fresh {
 		l := p.level(c.Warehouse)
 		switch c.Op {
@@ -216,20 +255,41 @@ func Fold(p *Product, changes []Change, pol Policy, now time.Time) FoldResult {
 			}
 			l.OnHand, l.Journal, l.Counted, l.CountedAt, l.CountPart, l.CountOffset = on, keep, true, c.At, c.Part, c.Offset
 		case OpReserve:
+			if pol.Reservation == ReservePartial {
+				take := min(c.Qty, max(l.Available(), 0))
+				l.Reserved += take
+				if short := c.Qty - take; short > 0 {
+					p.Shorts[c.OrderID] = Short{Qty: short}
+					res.Shorted = append(res.Shorted, c.OrderID)
+					res.Alerts = append(res.Alerts, p.alert(now, p.warehouseOf(l), l, KindBackordered, c.OrderID, 0, len(res.Alerts)))
+				}
+				break
+			}
 			l.Reserved += c.Qty
 			if l.Available() < 0 && p.addBackorder(c.OrderID) {
 				res.Backordered = append(res.Backordered, c.OrderID)
 				res.Alerts = append(res.Alerts, p.alert(now, p.warehouseOf(l), l, KindBackordered, c.OrderID, 0, len(res.Alerts)))
 			}
 		case OpRelease:
-			l.Reserved -= c.Qty
+			l.Reserved -= c.Qty - p.settle(c.OrderID, c.At)
 			p.removeBackorder(c.OrderID)
 		case OpCommit:
+			qty := c.Qty - p.settle(c.OrderID, c.At)
 			neg := c
-			neg.Qty = -c.Qty
+			neg.Qty = -qty
 			l.add(neg)
-			l.Reserved -= c.Qty
+			l.Reserved -= qty
 			p.removeBackorder(c.OrderID)
+		case OpReturn:
+			back := c
+			if s, ok := p.Shorts[c.OrderID]; ok {
+				back.Qty -= s.Qty
+			} else {
+				back.Qty -= c.Short
+			}
+			if back.Qty > 0 {
+				l.add(back)
+			}
 		}
 		p.Latest = max(p.Latest, c.At)
 		res.Applied++
@@ -245,9 +305,11 @@ func Fold(p *Product, changes []Change, pol Policy, now time.Time) FoldResult {
 	for part, off := range newMarks {
 		p.Marks[part] = off
 	}
-	// Prune the journals beyond the horizon.
+	// Prune the journals, and the shorts of settled orders, beyond the
+	// horizon.
 	if pol.Horizon > 0 {
 		cut := p.Latest - pol.Horizon.Milliseconds()
+		maps.DeleteFunc(p.Shorts, func(_ string, s Short) bool { return s.Settled && s.SettledAt < cut })
 		for _, l := range p.Warehouses {
 			i := 0
 			for i < len(l.Journal) && l.Journal[i].At < cut {
@@ -326,6 +388,34 @@ func (l *Level) add(c Change) {
 	l.Journal = slices.Insert(l.Journal, i, Entry{At: c.At, Delta: c.Qty, Part: c.Part, Offset: c.Offset})
 }
 
+// settle marks the short of order id settled at event time at and returns
+// the units its line was short of (0 for an order reserved in full).
+func (p *Product) settle(id string, at int64) int64 {
+	s, ok := p.Shorts[id]
+	if !ok || s.Settled {
+		return 0
+	}
+	p.Shorts[id] = Short{Qty: s.Qty, Settled: true, SettledAt: at}
+	return s.Qty
+}
+
+// Low returns the stock of p's warehouses at or below its threshold (out of
+// stock included), by warehouse; stock not yet in a named warehouse is left
+// out.
+func (p *Product) Low() map[string]*Level {
+	var out map[string]*Level
+	for w, l := range p.Warehouses {
+		if w == Pending || alertLevel(l.Available(), p.Threshold) == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string]*Level{}
+		}
+		out[w] = l
+	}
+	return out
+}
+
 func (p *Product) addBackorder(id string) bool {
 	i, found := slices.BinarySearch(p.Backorders, id)
 	if found {
@@ -352,7 +442,7 @@ func alertLevel(avail, threshold int64) string {
 	switch {
 	case avail <= 0:
 		return KindOutOfStock
-	case avail < threshold:
+	case avail <= threshold:
 		return KindLowStock
 	}
 	return ""

@@ -14,11 +14,15 @@ const maxDiffs = 50
 // State is an open order's state as the stock items decide it: an open order
 // is backordered while a product it reserved lists it among its backorders.
 // The order item's own status is a projection of that, written after the
-// stock; the stock items are the authority.
+// stock; the stock items are the authority. A partial reservation does not
+// change once made: the order item's partially_reserved stands.
 func State(o *Order, backordered map[string]bool) string {
 	if o.Open() {
-		if backordered[o.ID] {
+		switch {
+		case backordered[o.ID]:
 			return StatusBackordered
+		case o.Status == StatusPartiallyReserved:
+			return StatusPartiallyReserved
 		}
 		return StatusReserved
 	}
