@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	analytics "github.com/shopstream/shopstream/functions/analytics/api"
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -73,6 +74,13 @@ func analyticsFunction() pipelineFunction {
 				return nil, err
 			}
 			return proc.Process, nil
+		},
+		Feeds: func(ctx context.Context, env *devEnv) ([]dashboard.Feed, error) {
+			p, err := pool(ctx, env)
+			if err != nil {
+				return nil, err
+			}
+			return dashboard.AnalyticsFeeds(p), nil
 		},
 		Verify: func(ctx context.Context, env *devEnv, truth *generator.Truth) ([]string, error) {
 			p, err := pool(ctx, env)

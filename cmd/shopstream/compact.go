@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,31 +39,18 @@ func runCompact(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		minAge time.Duration
 	)
 	fs := flag.NewFlagSet("lake compact", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	src.flags(fs)
 	fs.StringVar(&table, "table", "", "the `table` to compact (required): "+strings.Join(tableNames(), ", "))
 	fs.StringVar(&date, "dt", "", "the `day` to compact, YYYY-MM-DD, UTC (required)")
 	fs.StringVar(&hour, "hour", "", "compact only this `HH` hour of the day")
 	fs.Int64Var(&target, "target-mb", 128, "aim each compacted file at this many `MB` of input")
 	fs.DurationVar(&minAge, "min-age", 10*time.Minute, "leave an hour partition alone until it ended this long ago: the lake function may still be writing to it")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: shopstream lake compact --table T --dt YYYY-MM-DD [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Merges the small files of each hour partition of the day into files of about")
-		fmt.Fprintln(stderr, "--target-mb, committed by one manifest per partition, then deletes what they")
-		fmt.Fprintln(stderr, "supersede. Safe to rerun at any time, also after a crash: it converges, and a")
-		fmt.Fprintln(stderr, "rerun over a compacted partition changes nothing.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args, stderr, "lake compact --table T --dt YYYY-MM-DD [flags]",
+		"Merges the small files of each hour partition of the day into files of about",
+		"--target-mb, committed by one manifest per partition, then deletes what they",
+		"supersede. Safe to rerun at any time, also after a crash: it converges, and a",
+		"rerun over a compacted partition changes nothing."); err != nil {
+		return err
 	}
 	if _, ok := lake.TableNamed(table); !ok {
 		return usageError{fmt.Sprintf("--table %q: use one of %s", table, strings.Join(tableNames(), ", "))}

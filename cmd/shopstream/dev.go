@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/devstack"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/event"
@@ -52,7 +55,6 @@ type devOptions struct {
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o devOptions
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.dataDir, "data-dir", filepath.Join(".shopstream", "run"), "run `directory`: service data and logs, function logs, on-failure records (failures/FUNCTION/)")
 	fs.StringVar(&o.brokers, "brokers", "", "use this Kafka cluster (`host:port,...`) instead of the in-process broker")
 	fs.StringVar(&o.kafkaAddr, "kafka-addr", "127.0.0.1:0", "listen address of the in-process Kafka broker (loopback only; port 0 picks a free one)")
@@ -72,23 +74,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.functions, "functions", "", "run only these functions (`name,...`; default: all of "+strings.Join(functionNames(), ", ")+")")
 	fs.BoolVar(&o.binary, "binary", false, "run each function's real bootstrap binary under a local Lambda Runtime API instead of in process")
 	addHTTPFlags(fs, &o.http)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: shopstream dev [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Runs the whole pipeline on this machine: Kafka, DynamoDB Local, an S3 server and")
-		fmt.Fprintln(stderr, "PostgreSQL on 127.0.0.1, an event source mapping per function, and the traffic")
-		fmt.Fprintln(stderr, "generator. Ctrl-C stops everything it started.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args, stderr, "dev [flags]",
+		"Runs the whole pipeline on this machine: Kafka, DynamoDB Local, an S3 server and",
+		"PostgreSQL on 127.0.0.1, an event source mapping per function, and the traffic",
+		"generator. Ctrl-C stops everything it started."); err != nil {
+		return err
 	}
 	if o.exitWhenDrained && o.events == 0 && o.duration == 0 {
 		return usageError{"--exit-when-drained needs --events or --duration: production must end for the pipeline to drain"}
@@ -205,15 +195,21 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 		}
 		mappings = append(mappings, m)
 	}
-	web, err := startDevHTTP(runCtx, o.http, selected, env)
+	dl := dashboard.NewDeadLetters(startOffsets[event.TopicDeadLetters], kgo.SeedBrokers(brokers...))
+	wg.Add(1)
+	go func() { defer wg.Done(); dl.Run(runCtx, logger) }()
+	var board *dashboard.Server
+	if o.http.addr != "off" {
+		if board, err = devDashboard(runCtx, env, admin, topics, mappings, dl, &wg); err != nil {
+			return err
+		}
+	}
+	web, err := startDevHTTP(runCtx, o.http, selected, env, board)
 	if err != nil {
 		return err
 	}
 	defer web.Close()
 	say("shopstream dev: %s", web)
-	dl := newDeadLetterCounter(brokers, startOffsets[event.TopicDeadLetters])
-	wg.Add(1)
-	go func() { defer wg.Done(); dl.run(runCtx, logger) }()
 
 	// The generator, producing to Kafka.
 	g, err := generator.New(generator.Config{Seed: o.seed, LegacyShare: o.legacyShare, Start: time.Now().UTC(),
@@ -246,7 +242,7 @@ func dev(ctx context.Context, o devOptions, kafkaPort int, stdout, stderr io.Wri
 		if dt > 0 {
 			s.ProduceRS = float64(s.Produced-last.Produced) / dt
 		}
-		letters := dl.byFunction()
+		letters := dl.ByFunction()
 		for i, m := range mappings {
 			fs := m.snapshot(letters[m.fn.Name])
 			if dt > 0 && i < len(last.Functions) {
@@ -346,25 +342,49 @@ func defaultDensity(rate float64) float64 {
 	return 0
 }
 
-func waitDrained(ctx context.Context, mappings []*devMappingState, dl *deadLetterCounter, admin *kadm.Client,
+func waitDrained(ctx context.Context, mappings []*devMappingState, dl *dashboard.DeadLetters, admin *kadm.Client,
 	show func(devSnapshot), snapshot func(string) devSnapshot) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// What one function produces another may read (the lake archives the
+	// alerts and dead letters of the others): a pass over the mappings is
+	// repeated until no record was produced during it.
+	var topics []string
 	for _, m := range mappings {
-		for {
-			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := m.mapping.WaitDrained(wctx)
-			cancel()
-			if err == nil {
-				break
+		for _, t := range m.fn.Topics {
+			if !slices.Contains(topics, t) {
+				topics = append(topics, t)
 			}
-			if ctx.Err() != nil {
-				return nil // interrupted: stop as asked
+		}
+	}
+	for {
+		before, err := endOffsets(ctx, admin, topics...)
+		if err != nil {
+			return err
+		}
+		for _, m := range mappings {
+			for {
+				wctx, cancel := context.WithTimeout(ctx, time.Second)
+				err := m.mapping.WaitDrained(wctx)
+				cancel()
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					return nil // interrupted: stop as asked
+				}
+				if ferr := m.failed(); ferr != nil {
+					return fmt.Errorf("function %s: %w", m.fn.Name, ferr)
+				}
+				show(snapshot("done"))
 			}
-			if ferr := m.failed(); ferr != nil {
-				return fmt.Errorf("function %s: %w", m.fn.Name, ferr)
-			}
-			show(snapshot("done"))
+		}
+		after, err := endOffsets(ctx, admin, topics...)
+		if err != nil {
+			return err
+		}
+		if maps.EqualFunc(before, after, maps.Equal[map[int32]int64]) {
+			break
 		}
 	}
 	// The dead-letter counter reads what the functions wrote.
@@ -373,7 +393,7 @@ func waitDrained(ctx context.Context, mappings []*devMappingState, dl *deadLette
 		if err != nil {
 			return err
 		}
-		if dl.caughtUp(ends[event.TopicDeadLetters]) {
+		if dl.CaughtUp(ends[event.TopicDeadLetters]) {
 			return nil
 		}
 		select {
@@ -502,14 +522,14 @@ type reportFunction struct {
 	Lag         int64            `json:"lag"`
 }
 
-func buildReport(start time.Time, gs generator.Stats, truth *generator.Truth, s devSnapshot, dl *deadLetterCounter,
+func buildReport(start time.Time, gs generator.Stats, truth *generator.Truth, s devSnapshot, dl *dashboard.DeadLetters,
 	verified bool, diffs []string) devReport {
 	wall := time.Since(start).Seconds()
 	r := devReport{StartedAt: start.UTC(), WallSeconds: wall, Functions: map[string]reportFunction{},
-		DeadLetters: dl.byReason(),
+		DeadLetters: dl.ByReason(),
 		Events: reportEvents{Produced: truth.Records, Bad: truth.Bad, ByTopic: truth.ByTopic, FraudOrders: len(truth.Fraud),
 			ProduceWallS: gs.Elapsed.Seconds(), PerSecond: gs.PerSecond()}}
-	perFn := dl.byFunctionReason()
+	perFn := dl.ByFunctionReason()
 	for _, f := range s.Functions {
 		r.Functions[f.Name] = reportFunction{Topics: f.Topics, Batches: f.Batches, Records: f.Records,
 			DeadLetters: f.DeadLetters, ByReason: perFn[f.Name], Retries: f.Retries, Errors: f.Errors,
@@ -609,102 +629,4 @@ func startFunction(ctx context.Context, f pipelineFunction, env *devEnv, brokers
 		}
 	}()
 	return st, nil
-}
-
-// deadLetterCounter reads the dead-letter topic from where it stood at the
-// start of the run and counts letters by function and reason.
-type deadLetterCounter struct {
-	brokers []string
-	start   map[int32]int64
-
-	mu     sync.Mutex
-	counts map[string]map[string]int64 // function -> reason -> n
-	next   map[int32]int64             // next offset to read per partition
-}
-
-func newDeadLetterCounter(brokers []string, start map[int32]int64) *deadLetterCounter {
-	next := map[int32]int64{}
-	for p, o := range start {
-		next[p] = o
-	}
-	return &deadLetterCounter{brokers: brokers, start: start, counts: map[string]map[string]int64{}, next: next}
-}
-
-func (d *deadLetterCounter) run(ctx context.Context, logger *slog.Logger) {
-	parts := map[int32]kgo.Offset{}
-	for p, o := range d.start {
-		parts[p] = kgo.NewOffset().At(o)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(d.brokers...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{event.TopicDeadLetters: parts}))
-	if err != nil {
-		logger.Error("dead-letter counter", "err", err)
-		return
-	}
-	defer cl.Close()
-	dec := event.NewDecoder()
-	for ctx.Err() == nil {
-		fetches := cl.PollFetches(ctx)
-		fetches.EachRecord(func(r *kgo.Record) {
-			fn, reason := "unknown", "unreadable"
-			if e, err := dec.Decode(r.Value, event.Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}); err == nil {
-				if l, ok := e.(*event.DeadLetter); ok {
-					fn, reason = l.Function, string(l.Reason)
-				}
-			}
-			d.mu.Lock()
-			if d.counts[fn] == nil {
-				d.counts[fn] = map[string]int64{}
-			}
-			d.counts[fn][reason]++
-			d.next[r.Partition] = r.Offset + 1
-			d.mu.Unlock()
-		})
-	}
-}
-
-func (d *deadLetterCounter) caughtUp(ends map[int32]int64) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for p, end := range ends {
-		if d.next[p] < end {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *deadLetterCounter) byFunction() map[string]int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]int64{}
-	for fn, rs := range d.counts {
-		for _, n := range rs {
-			out[fn] += n
-		}
-	}
-	return out
-}
-
-func (d *deadLetterCounter) byFunctionReason() map[string]map[string]int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]map[string]int64{}
-	for fn, rs := range d.counts {
-		out[fn] = map[string]int64{}
-		for r, n := range rs {
-			out[fn][r] = n
-		}
-	}
-	return out
-}
-
-func (d *deadLetterCounter) byReason() map[string]int64 {
-	out := map[string]int64{}
-	for _, rs := range d.byFunctionReason() {
-		for r, n := range rs {
-			out[r] += n
-		}
-	}
-	return out
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shopstream/shopstream/shared/dashboard"
 )
 
 // devHTTPDefault is where `shopstream dev` serves its HTTP routes unless
@@ -52,18 +54,23 @@ func (o *devHTTPOptions) check(fs *flag.FlagSet) error {
 	return nil
 }
 
-// devHTTP is the one HTTP server of `shopstream dev`: every function's
-// routes on one ServeMux, and an index at GET /.
+// devHTTP is the one HTTP server of `shopstream dev`: the dashboard at
+// GET / with its feeds under /api, every function's routes on the same
+// ServeMux, and an index of the functions' routes at GET /routes (and at
+// GET / when there is no dashboard).
 type devHTTP struct {
 	srv    *http.Server
 	url    string
 	routes []string
 	done   chan struct{}
+	// dashboard is whether GET / is the dashboard.
+	dashboard bool
 }
 
-// startDevHTTP builds every function's routes and serves them. With
-// --http off it returns a server that serves nothing.
-func startDevHTTP(ctx context.Context, o devHTTPOptions, fns []pipelineFunction, env *devEnv) (*devHTTP, error) {
+// startDevHTTP builds every function's routes and serves them beside the
+// dashboard, if any. With --http off it returns a server that serves
+// nothing.
+func startDevHTTP(ctx context.Context, o devHTTPOptions, fns []pipelineFunction, env *devEnv, board *dashboard.Server) (*devHTTP, error) {
 	d := &devHTTP{}
 	if o.addr == "off" {
 		return d, nil
@@ -85,10 +92,21 @@ func startDevHTTP(ctx context.Context, o devHTTPOptions, fns []pipelineFunction,
 		}
 	}
 	routes := slices.Clone(d.routes)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	index := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"routes": routes})
 	})
+	mux.Handle("GET /routes", index)
+	if board != nil {
+		for pattern, h := range board.Routes() {
+			if err := handle(mux, pattern, h); err != nil {
+				return nil, fmt.Errorf("dashboard: %w", err)
+			}
+		}
+		d.dashboard = true
+	} else {
+		mux.Handle("GET /{$}", index)
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil && !o.explicit {
 		// The default port is taken (another run): any free loopback port.
@@ -128,10 +146,14 @@ func (d *devHTTP) String() string {
 	if d.srv == nil {
 		return "HTTP off"
 	}
-	if len(d.routes) == 0 {
-		return "HTTP on " + d.url + " (no routes)"
+	s := "HTTP on " + d.url
+	if d.dashboard {
+		s = "dashboard on " + d.url + "/ (JSON feeds at /api)"
 	}
-	return "HTTP on " + d.url + ": " + strings.Join(d.routes, ", ")
+	if len(d.routes) == 0 {
+		return s
+	}
+	return s + "; routes " + strings.Join(d.routes, ", ")
 }
 
 // Close stops the server, letting requests in flight finish for a moment.

@@ -27,7 +27,7 @@ func TestDevHTTP(t *testing.T) {
 		}
 	}
 	fns := []pipelineFunction{{Name: "a", Routes: hello("hi")}, {Name: "b"}}
-	web, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, fns, env)
+	web, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, fns, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +56,10 @@ func TestDevHTTP(t *testing.T) {
 		t.Fatalf("unknown path: %d", code)
 	}
 	fns = append(fns, pipelineFunction{Name: "c", Routes: hello("again")})
-	if _, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, fns, env); err == nil || !strings.Contains(err.Error(), "function c") {
+	if _, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, fns, env, nil); err == nil || !strings.Contains(err.Error(), "function c") {
 		t.Fatalf("conflicting routes: %v", err)
 	}
-	off, err := startDevHTTP(ctx, devHTTPOptions{addr: "off"}, fns, env)
+	off, err := startDevHTTP(ctx, devHTTPOptions{addr: "off"}, fns, env, nil)
 	if err != nil || off.URL() != "" || off.Close() != nil {
 		t.Fatalf("off: %v %q", err, off.URL())
 	}
@@ -102,12 +102,12 @@ func TestDevHTTPAddress(t *testing.T) {
 	}
 	defer taken.Close()
 	env := &devEnv{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	web, err := startDevHTTP(context.Background(), devHTTPOptions{addr: taken.Addr().String()}, nil, env)
+	web, err := startDevHTTP(context.Background(), devHTTPOptions{addr: taken.Addr().String()}, nil, env, nil)
 	if err != nil || web.URL() == "http://"+taken.Addr().String() {
 		t.Fatalf("a taken default port: %v %v", err, web)
 	}
 	web.Close()
-	if _, err := startDevHTTP(context.Background(), devHTTPOptions{addr: taken.Addr().String(), explicit: true}, nil, env); err == nil {
+	if _, err := startDevHTTP(context.Background(), devHTTPOptions{addr: taken.Addr().String(), explicit: true}, nil, env, nil); err == nil {
 		t.Fatal("a taken explicit port did not fail")
 	}
 }

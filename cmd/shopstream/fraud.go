@@ -5,6 +5,7 @@ import (
 	"time"
 
 	fraud "github.com/shopstream/shopstream/functions/fraud/api"
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -32,6 +33,9 @@ func fraudFunction() pipelineFunction {
 				return nil, err
 			}
 			return f.Process, nil
+		},
+		Feeds: func(_ context.Context, env *devEnv) ([]dashboard.Feed, error) {
+			return []dashboard.Feed{fraudAlertsFeed(env.Stack.DynamoDB.Client(), fraud.DefaultTables)}, nil
 		},
 		Verify: func(ctx context.Context, env *devEnv, truth *generator.Truth) ([]string, error) {
 			diffs, summary := fraud.Verify(ctx, env.Stack.DynamoDB.Client(), fraud.DefaultTables, nil, truth)

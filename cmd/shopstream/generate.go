@@ -19,7 +19,6 @@ import (
 
 func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		count       = fs.Int64("count", 0, "stop after `N` records (0: no limit)")
 		duration    = fs.Duration("duration", 0, "stop after this wall-clock `duration`, e.g. 30s (0: no limit)")
@@ -39,23 +38,11 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		truthPath   = fs.String("truth", "", "write the ground truth of what was generated to this `file`")
 		quiet       = fs.Bool("quiet", false, "no progress line on stderr")
 	)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: shopstream generate (--out FILE|- | --brokers HOST:PORT,...) [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Generates user sessions, orders, inventory and feedback events, with injected")
-		fmt.Fprintln(stderr, "fraud and bad records, and writes the ground truth a correct pipeline must reach.")
-		fmt.Fprintln(stderr, "Without --count or --duration it runs until interrupted.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args, stderr, "generate (--out FILE|- | --brokers HOST:PORT,...) [flags]",
+		"Generates user sessions, orders, inventory and feedback events, with injected",
+		"fraud and bad records, and writes the ground truth a correct pipeline must reach.",
+		"Without --count or --duration it runs until interrupted."); err != nil {
+		return err
 	}
 	if (*out == "") == (*brokers == "") {
 		return usageError{"give exactly one of --out and --brokers"}

@@ -30,6 +30,7 @@ var commands = []command{
 	{"invoke", "run one function once on a payload against local services, like sam local invoke", runInvoke},
 	{"recs", "print a product's recommendations from the read path (or the tables, with --direct)", runRecs},
 	{"query", "run SQL (DuckDB) over the lake's Parquet files, with Athena's table names", runQuery},
+	{"dashboard", "serve the live dashboard of a deployment's database, Kafka and tables", runDashboard},
 	{"lake", "lake maintenance: `lake compact` merges a partition's small files", runLake},
 }
 
@@ -80,4 +81,30 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'shopstream COMMAND -h' for a command's flags.")
+}
+
+// parseFlags parses a command's flags, which take no other arguments. Its
+// help prints "Usage: shopstream " and usage, the lines of about, and the
+// flags; a mistake in the command line is a usageError.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, usage string, about ...string) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: shopstream "+usage)
+		fmt.Fprintln(stderr)
+		for _, line := range about {
+			fmt.Fprintln(stderr, line)
+		}
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
 }

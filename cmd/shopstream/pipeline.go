@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/devstack"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -38,6 +39,9 @@ type pipelineFunction struct {
 	// /recommendations/{product_id}"), that `shopstream dev` serves on
 	// --http; nil for none.
 	Routes func(ctx context.Context, env *devEnv) (map[string]http.Handler, error)
+	// Feeds builds the function's feeds of the dashboard `shopstream dev`
+	// serves (views of what it wrote); nil for none.
+	Feeds func(ctx context.Context, env *devEnv) ([]dashboard.Feed, error)
 }
 
 // pipeline lists the functions `shopstream dev` runs. A function joins the

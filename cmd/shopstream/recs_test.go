@@ -63,7 +63,7 @@ func TestRecsCommand(t *testing.T) {
 		return map[string]http.Handler{recommendations.Route: recommendations.NewHTTPHandler(client, tables, nil)}, nil
 	}}
 	env := &devEnv{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	web, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, []pipelineFunction{fn}, env)
+	web, err := startDevHTTP(ctx, devHTTPOptions{addr: "127.0.0.1:0", explicit: true}, []pipelineFunction{fn}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

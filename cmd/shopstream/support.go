@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	support "github.com/shopstream/shopstream/functions/support/api"
+	"github.com/shopstream/shopstream/shared/dashboard"
 	"github.com/shopstream/shopstream/shared/esm"
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/generator"
@@ -44,6 +45,9 @@ func supportFunction() pipelineFunction {
 				return nil, err
 			}
 			return p.Process, nil
+		},
+		Feeds: func(_ context.Context, env *devEnv) ([]dashboard.Feed, error) {
+			return []dashboard.Feed{supportCasesFeed(env.Stack.DynamoDB.Client(), support.DefaultTables)}, nil
 		},
 		Verify: func(ctx context.Context, env *devEnv, truth *generator.Truth) ([]string, error) {
 			return support.Verify(ctx, env.Stack.DynamoDB.Client(), support.DefaultTables, truth), nil
