@@ -115,7 +115,7 @@ func New(scope constructs.Construct, id string, p Props) *Catalog {
 				},
 			},
 		})
-		tbl.AddDependency(db)
+		tbl.AddResourceDependency(db, jsii.String("a Glue table lives in its database"))
 		cat.Tables[t.Name] = tbl
 	}
 	scan := p.ScanLimitBytes
@@ -144,7 +144,7 @@ func New(scope constructs.Construct, id string, p Props) *Catalog {
 			Name: jsii.String(q.Name), Description: optional(q.Description), Database: jsii.String(dbName),
 			QueryString: jsii.String(q.SQL), WorkGroup: wg.Name(),
 		})
-		nq.AddDependency(wg)
+		nq.AddResourceDependency(wg, jsii.String("a named query names its workgroup"))
 	}
 	return cat
 }
