@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shopstream/shopstream/functions/lake/api"
-	"github.com/shopstream/shopstream/shared/kafkabatch"
 	"github.com/shopstream/shopstream/shared/logging"
 )
 
@@ -27,7 +26,7 @@ func main() {
 	lambda.Start(p.Process)
 }
 
-func setup(ctx context.Context, logger *slog.Logger) (*kafkabatch.Processor, error) {
+func setup(ctx context.Context, logger *slog.Logger) (*api.Processor, error) {
 	bucket := os.Getenv("LAKE_BUCKET")
 	if bucket == "" {
 		bucket = api.DefaultBucket

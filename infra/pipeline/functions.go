@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	support "github.com/shopstream/shopstream/functions/support/api"
 	"github.com/shopstream/shopstream/infra/consumer"
 	"github.com/shopstream/shopstream/shared/event"
+	"github.com/shopstream/shopstream/shared/generator"
 )
 
 // Functions are the functions the stack deploys, each with what it reads,
@@ -83,9 +85,9 @@ func Functions() []Function {
 		},
 		{
 			Name: lake.Name,
-			Topics: []string{event.TopicUserEvents, event.TopicTransactions, event.TopicInventory, event.TopicFeedback,
-				event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicDeadLetters},
-			Lake: true,
+			// Every input topic and every topic the functions write.
+			Topics: append(slices.Clone(generator.InputTopics), lake.DerivedTopics()...),
+			Lake:   true,
 			// Files of several MB: the largest batches, gathered for up to a
 			// minute, per topic.
 			Mapping:  consumer.Mapping{BatchSize: 10_000, MaxBatchingWindow: time.Minute},

@@ -108,6 +108,8 @@ func (r *reader) fields(e Event) {
 	case *InventoryAlert:
 		e.ProductID, e.WarehouseID, e.Kind = r.str("product_id"), r.str("warehouse_id"), r.str("kind")
 		e.Available, e.Threshold, e.OrderID = r.reqInt("available"), r.intPtr("threshold"), r.str("order_id")
+	case *SupportAlert:
+		r.supportAlert(e)
 	case *DeadLetter:
 		r.deadLetter(e)
 	}
@@ -149,6 +151,21 @@ func (r *reader) fraudAlert(e *FraudAlert) {
 		fr.Score, _ = s.float("score")
 		r.fail(s.st.err)
 		e.Reasons = append(e.Reasons, fr)
+	}
+}
+
+func (r *reader) supportAlert(e *SupportAlert) {
+	e.CaseID, e.OrderID, e.UserID, e.Priority = r.str("case_id"), r.str("order_id"), r.str("user_id"), r.str("priority")
+	if n, ok := r.int("lowest_rating"); ok {
+		e.LowestRating = n
+	}
+	for i, v := range r.array("reasons") {
+		b, err := v.StringBytes()
+		if err != nil {
+			r.fail(errorf(ReasonWrongType, "reasons["+itoa(i)+"]", "want string, got %s", v.Type()))
+			return
+		}
+		e.Reasons = append(e.Reasons, r.st.intern(b))
 	}
 }
 

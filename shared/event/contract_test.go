@@ -47,7 +47,7 @@ var (
 	userActivity   = []event.Type{event.TypePageView, event.TypeProductView, event.TypeClick, event.TypeSearch, event.TypeAddToCart, event.TypeRemoveFromCart}
 	orderLifecycle = []event.Type{event.TypeOrderCreated, event.TypePaymentAuthorized, event.TypePaymentFailed, event.TypeOrderShipped, event.TypeOrderCancelled, event.TypeRefundIssued}
 	topics         = []string{event.TopicUserEvents, event.TopicTransactions, event.TopicInventory, event.TopicFeedback,
-		event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicDeadLetters}
+		event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicSupportAlerts, event.TopicDeadLetters}
 )
 
 // sample is one canonical sample event file.
@@ -377,6 +377,7 @@ func TestSchemaEnumsMatchGo(t *testing.T) {
 		"failure_reason": event.FailureReasons,
 		"decision":       event.Decisions,
 		"alert_kind":     event.AlertKinds,
+		"priority":       event.Priorities,
 		"reason":         reasons,
 	} {
 		if got := strs(obj(t, defs, def)["enum"]); !slices.Equal(got, want) {
@@ -747,6 +748,7 @@ var producers = map[string]string{
 	event.TopicFeedback:        "feedback-widget/0.9.4",
 	event.TopicFraudAlerts:     "shopstream-fraud",
 	event.TopicInventoryAlerts: "shopstream-inventory",
+	event.TopicSupportAlerts:   "shopstream-support",
 	event.TopicDeadLetters:     "shopstream-dlq",
 }
 

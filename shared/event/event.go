@@ -47,6 +47,7 @@ const (
 	TypeMetric         Type = "metric"
 	TypeFraudAlert     Type = "fraud_alert"
 	TypeInventoryAlert Type = "inventory_alert"
+	TypeSupportAlert   Type = "support_alert"
 	TypeDeadLetter     Type = "dead_letter"
 )
 
@@ -77,6 +78,7 @@ var typeTopics = map[Type]string{
 	TypeFeedback:       TopicFeedback,
 	TypeFraudAlert:     TopicFraudAlerts,
 	TypeInventoryAlert: TopicInventoryAlerts,
+	TypeSupportAlert:   TopicSupportAlerts,
 	TypeDeadLetter:     TopicDeadLetters,
 }
 
@@ -87,7 +89,7 @@ func Types() []Type {
 		TypeOrderCreated, TypePaymentAuthorized, TypePaymentFailed, TypeOrderShipped,
 		TypeOrderCancelled, TypeRefundIssued,
 		TypeStockAdjusted, TypeRestocked, TypeShipmentReceived, TypeStockCounted,
-		TypeFeedback, TypeMetric, TypeFraudAlert, TypeInventoryAlert, TypeDeadLetter,
+		TypeFeedback, TypeMetric, TypeFraudAlert, TypeInventoryAlert, TypeSupportAlert, TypeDeadLetter,
 	}
 }
 

@@ -86,7 +86,7 @@ func camelType(s string) (Type, bool) {
 	}
 	t := Type(b.String())
 	switch t {
-	case TypeFraudAlert, TypeInventoryAlert, TypeDeadLetter, TypeMetric:
+	case TypeFraudAlert, TypeInventoryAlert, TypeSupportAlert, TypeDeadLetter, TypeMetric:
 		return "", false
 	}
 	return t, t.Known()

@@ -228,6 +228,22 @@ type InventoryAlert struct {
 	OrderID     string `json:"order_id,omitempty"`
 }
 
+// SupportAlert is raised by the support function when a support case
+// becomes high priority. Its EventID derives from the case, so that a
+// replayed alert keeps its id.
+type SupportAlert struct {
+	Envelope
+	CaseID   string `json:"case_id"`
+	OrderID  string `json:"order_id,omitempty"`
+	UserID   string `json:"user_id"`
+	Priority string `json:"priority"`
+	// Reasons are the case's reasons (low_rating, fraud, not_delivered...).
+	Reasons []string `json:"reasons"`
+	// LowestRating is the lowest rating among the case's feedback; 0 when
+	// none has a rating.
+	LowestRating int `json:"lowest_rating,omitempty"`
+}
+
 // DeadLetter carries a record a function could not process, with the reason
 // and the original bytes, so that it can be inspected and replayed.
 type DeadLetter struct {
@@ -274,6 +290,7 @@ func (e *Feedback) Key() string          { return e.UserID }
 func (e *Metric) Key() string            { return e.Name }
 func (e *FraudAlert) Key() string        { return e.UserID }
 func (e *InventoryAlert) Key() string    { return e.ProductID }
+func (e *SupportAlert) Key() string      { return e.CaseID }
 func (e *DeadLetter) Key() string        { return string(e.RecordKey) }
 
 // New returns a zero event of type t with its envelope type set, or nil for
@@ -321,6 +338,8 @@ func New(t Type) Event {
 		e = &FraudAlert{}
 	case TypeInventoryAlert:
 		e = &InventoryAlert{}
+	case TypeSupportAlert:
+		e = &SupportAlert{}
 	case TypeDeadLetter:
 		e = &DeadLetter{}
 	default:

@@ -34,6 +34,7 @@ var (
 	FailureReasons = []string{"insufficient_funds", "card_declined", "expired_card", "incorrect_cvc", "fraud_suspected", "processing_error"}
 	Decisions      = []string{"approve", "review", "decline"}
 	AlertKinds     = []string{"low_stock", "out_of_stock", "backordered", "oversold"}
+	Priorities     = []string{"low", "medium", "high"}
 )
 
 func oneOf(v string, set []string) bool {
@@ -526,6 +527,25 @@ func (e *InventoryAlert) Validate() error {
 	return first(e.Envelope.validate(TypeInventoryAlert), checkID("product_id", e.ProductID, true),
 		checkID("warehouse_id", e.WarehouseID, false), checkEnum("kind", e.Kind, AlertKinds, true),
 		checkRange("available", e.Available, -MaxStockLevel, MaxStockLevel), th, checkID("order_id", e.OrderID, false))
+}
+
+func (e *SupportAlert) Validate() error {
+	var reasons *Error
+	if len(e.Reasons) == 0 {
+		reasons = missing("reasons")
+	}
+	for i, r := range e.Reasons {
+		if reasons == nil {
+			reasons = checkID("reasons["+itoa(i)+"]", r, true)
+		}
+	}
+	var rating *Error
+	if e.LowestRating != 0 {
+		rating = checkRange("lowest_rating", e.LowestRating, 1, 5)
+	}
+	return first(e.Envelope.validate(TypeSupportAlert), checkText("case_id", e.CaseID, MaxShortText, true, false),
+		checkID("order_id", e.OrderID, false), checkID("user_id", e.UserID, true),
+		checkEnum("priority", e.Priority, Priorities, true), reasons, rating)
 }
 
 func (e *DeadLetter) Validate() error {

@@ -3,6 +3,7 @@ package lake
 import (
 	"encoding/base64"
 	"time"
+	"unsafe"
 
 	"github.com/shopstream/shopstream/shared/event"
 )
@@ -21,6 +22,31 @@ type Record struct {
 const ShapeCanonical = "canonical"
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// arena holds the text a conversion makes (the base64 of dead letters'
+// records) for the rows of one object: one buffer, reused from object to
+// object, instead of a string per value. Its strings are valid until reset.
+type arena struct{ buf []byte }
+
+// base64 returns the standard base64 of b, in the arena.
+func (a *arena) base64(b []byte) string {
+	n := base64.StdEncoding.EncodedLen(len(b))
+	if n == 0 {
+		return ""
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		// A new buffer: the strings already made keep the old one.
+		a.buf = make([]byte, 0, max(n, 2*cap(a.buf), 64<<10))
+	}
+	start := len(a.buf)
+	a.buf = a.buf[:start+n]
+	base64.StdEncoding.Encode(a.buf[start:], b)
+	return unsafe.String(&a.buf[start], n)
+}
+
+// reset makes the arena's space free again: no string it returned may be
+// used after.
+func (a *arena) reset() { a.buf = a.buf[:0] }
 
 func common(r *Record, ingested int64) Common {
 	m := r.Event.Meta()
@@ -73,7 +99,7 @@ func unless[T any](o *event.Origin, field string, v *T) *T {
 	return v
 }
 
-func userEvent(r *Record, ingested int64) UserEvent {
+func userEvent(r *Record, ingested int64, _ *arena) UserEvent {
 	row := UserEvent{Common: common(r, ingested)}
 	var a *event.Activity
 	switch e := r.Event.(type) {
@@ -107,7 +133,7 @@ func userEvent(r *Record, ingested int64) UserEvent {
 	return row
 }
 
-func transaction(r *Record, ingested int64) Transaction {
+func transaction(r *Record, ingested int64, _ *arena) Transaction {
 	row := Transaction{Common: common(r, ingested)}
 	var o *event.Order
 	var origin *event.Origin
@@ -147,10 +173,15 @@ func transaction(r *Record, ingested int64) Transaction {
 		if len(o.Items) > 0 {
 			noPrice := origin.Lacks("items.price")
 			row.Items = make([]Item, len(o.Items))
-			for i, it := range o.Items {
+			row.ItemCategories = make([]*string, len(o.Items))
+			for i := range o.Items {
+				it := &o.Items[i]
 				row.Items[i] = Item{ProductID: it.ProductID, Quantity: int32(it.Quantity), Category: it.Category}
 				if !noPrice {
 					row.Items[i].Price = money(it.Price)
+				}
+				if it.Category != "" {
+					row.ItemCategories[i] = &it.Category
 				}
 			}
 		}
@@ -158,7 +189,7 @@ func transaction(r *Record, ingested int64) Transaction {
 	return row
 }
 
-func inventoryUpdate(r *Record, ingested int64) InventoryUpdate {
+func inventoryUpdate(r *Record, ingested int64, _ *arena) InventoryUpdate {
 	row := InventoryUpdate{Common: common(r, ingested)}
 	var s *event.Stock
 	switch e := r.Event.(type) {
@@ -181,7 +212,7 @@ func inventoryUpdate(r *Record, ingested int64) InventoryUpdate {
 	return row
 }
 
-func customerFeedback(r *Record, ingested int64) CustomerFeedback {
+func customerFeedback(r *Record, ingested int64, _ *arena) CustomerFeedback {
 	row := CustomerFeedback{Common: common(r, ingested)}
 	if e, ok := r.Event.(*event.Feedback); ok {
 		row.UserID, row.Feedback, row.OrderID, row.ProductID, row.Channel = e.UserID, e.Text, e.OrderID, e.ProductID, e.Channel
@@ -190,7 +221,7 @@ func customerFeedback(r *Record, ingested int64) CustomerFeedback {
 	return row
 }
 
-func alert(r *Record, ingested int64) Alert {
+func alert(r *Record, ingested int64, _ *arena) Alert {
 	row := Alert{Common: common(r, ingested)}
 	switch e := r.Event.(type) {
 	case *event.FraudAlert:
@@ -200,18 +231,26 @@ func alert(r *Record, ingested int64) Alert {
 		row.Score = &score
 		if len(e.Reasons) > 0 {
 			row.Reasons = make([]FraudReason, len(e.Reasons))
+			row.ReasonRules = make([]string, len(e.Reasons))
 			for i, fr := range e.Reasons {
 				row.Reasons[i] = FraudReason{Rule: fr.Rule, Score: fr.Score, Detail: fr.Detail}
+				row.ReasonRules[i] = fr.Rule
 			}
 		}
 	case *event.InventoryAlert:
 		row.ProductID, row.WarehouseID, row.Kind, row.OrderID = e.ProductID, e.WarehouseID, e.Kind, e.OrderID
 		row.Available, row.Threshold = i32(e.Available), i32p(e.Threshold)
+	case *event.SupportAlert:
+		row.CaseID, row.OrderID, row.UserID, row.Priority = e.CaseID, e.OrderID, e.UserID, e.Priority
+		row.CaseReasons = e.Reasons
+		if e.LowestRating != 0 {
+			row.LowestRating = i32(e.LowestRating)
+		}
 	}
 	return row
 }
 
-func deadLetter(r *Record, ingested int64) DeadLetter {
+func deadLetter(r *Record, ingested int64, text *arena) DeadLetter {
 	row := DeadLetter{Common: common(r, ingested)}
 	if e, ok := r.Event.(*event.DeadLetter); ok {
 		row.Function, row.Reason, row.Error = e.Function, string(e.Reason), e.Error
@@ -221,15 +260,15 @@ func deadLetter(r *Record, ingested int64) DeadLetter {
 			row.SourceKafkaTimestamp = &ts
 		}
 		if e.RecordKey != nil {
-			row.RecordKeyBase64 = base64.StdEncoding.EncodeToString(e.RecordKey)
+			row.RecordKeyBase64 = text.base64(e.RecordKey)
 		}
 		if e.RecordValue != nil {
-			row.RecordValueBase64 = base64.StdEncoding.EncodeToString(e.RecordValue)
+			row.RecordValueBase64 = text.base64(e.RecordValue)
 		}
 		if len(e.Headers) > 0 {
 			row.Headers = make([]Header, len(e.Headers))
 			for i, h := range e.Headers {
-				row.Headers[i] = Header{Key: h.Key, ValueBase64: base64.StdEncoding.EncodeToString(h.Value)}
+				row.Headers[i] = Header{Key: h.Key, ValueBase64: text.base64(h.Value)}
 			}
 		}
 	}

@@ -17,21 +17,34 @@ type TablePartition struct {
 }
 
 // Counts is what a lake holds: rows per table and partition, and per event
-// type, objects and bytes per table, dead letters by the function that
-// refused the record and the reason, and rows that repeat a row of the same
-// table and Kafka record.
+// type, objects and bytes per table, rows per table and Kafka topic, dead
+// letters by the function that refused the record and the reason, distinct
+// alerts, and rows that repeat a row of the same table and Kafka record.
 type Counts struct {
 	Rows        map[TablePartition]int64
 	TypeRows    map[TablePartition]map[string]int64 // event_type -> rows
 	Objects     map[string]int
 	Bytes       map[string]int64
+	TopicRows   map[TableTopic]int64
 	DeadLetters map[string]map[string]int64 // function -> reason -> rows
 	// Duplicates counts rows whose table, Kafka topic, partition and offset
 	// are those of another row: zero in a correct lake.
 	Duplicates int64
 
-	seen map[rowID]struct{}
+	seen     map[rowID]struct{}
+	alertIDs map[string]map[string]struct{} // event_type -> event ids
 }
+
+// TableTopic names the rows of one table read from one Kafka topic.
+type TableTopic struct {
+	Table string
+	Topic string
+}
+
+// Alerts returns how many distinct alerts (by event id) of event type typ
+// the alerts table holds: an alert a function raised twice, as it may, is
+// one alert in two rows.
+func (c *Counts) Alerts(typ string) int { return len(c.alertIDs[typ]) }
 
 type rowID struct {
 	table     string
@@ -48,12 +61,19 @@ type coords struct {
 	KafkaOffset    int64  `parquet:"kafka_offset"`
 }
 
-// letterCols are the columns CountS3 reads from dead-letter files.
-type letterCols struct {
-	coords
-	Function string `parquet:"function"`
-	Reason   string `parquet:"reason"`
-}
+// letterCols are the columns CountS3 reads from dead-letter files, and
+// alertCols from alert files.
+type (
+	letterCols struct {
+		coords
+		Function string `parquet:"function"`
+		Reason   string `parquet:"reason"`
+	}
+	alertCols struct {
+		coords
+		EventID string `parquet:"event_id"`
+	}
+)
 
 // Table returns the rows of table across its partitions.
 func (c *Counts) Table(table string) int64 {
@@ -79,8 +99,8 @@ func CountS3(ctx context.Context, client *s3.Client, bucket, prefix string) (*Co
 // objs, as CountS3 does.
 func CountObjects(ctx context.Context, objs Objects, prefix string) (*Counts, error) {
 	c := &Counts{Rows: map[TablePartition]int64{}, TypeRows: map[TablePartition]map[string]int64{},
-		Objects: map[string]int{}, Bytes: map[string]int64{}, DeadLetters: map[string]map[string]int64{},
-		seen: map[rowID]struct{}{}}
+		Objects: map[string]int{}, Bytes: map[string]int64{}, TopicRows: map[TableTopic]int64{},
+		DeadLetters: map[string]map[string]int64{}, seen: map[rowID]struct{}{}, alertIDs: map[string]map[string]struct{}{}}
 	views, err := Resolve(ctx, objs, prefix, "")
 	if err != nil {
 		return nil, err
@@ -108,31 +128,59 @@ func (c *Counts) add(table string, part Partition, body []byte) error {
 	c.Rows[tp] += f.NumRows()
 	c.Objects[table]++
 	c.Bytes[table] += int64(len(body))
-	rows, err := readAll[letterCols](f)
-	if err != nil {
-		return err
-	}
 	types := c.TypeRows[tp]
 	if types == nil {
 		types = map[string]int64{}
 		c.TypeRows[tp] = types
 	}
-	for _, row := range rows {
+	count := func(row *coords) {
 		types[row.EventType]++
+		c.TopicRows[TableTopic{table, row.KafkaTopic}]++
 		id := rowID{table, row.KafkaTopic, row.KafkaPartition, row.KafkaOffset}
 		if _, dup := c.seen[id]; dup {
 			c.Duplicates++
 		}
 		c.seen[id] = struct{}{}
-		if table != TableDeadLetters {
-			continue
+	}
+	switch table {
+	case TableDeadLetters:
+		rows, err := readAll[letterCols](f)
+		if err != nil {
+			return err
 		}
-		m := c.DeadLetters[row.Function]
-		if m == nil {
-			m = map[string]int64{}
-			c.DeadLetters[row.Function] = m
+		for i := range rows {
+			row := &rows[i]
+			count(&row.coords)
+			m := c.DeadLetters[row.Function]
+			if m == nil {
+				m = map[string]int64{}
+				c.DeadLetters[row.Function] = m
+			}
+			m[row.Reason]++
 		}
-		m[row.Reason]++
+	case TableAlerts:
+		rows, err := readAll[alertCols](f)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			row := &rows[i]
+			count(&row.coords)
+			ids := c.alertIDs[row.EventType]
+			if ids == nil {
+				ids = map[string]struct{}{}
+				c.alertIDs[row.EventType] = ids
+			}
+			ids[row.EventID] = struct{}{}
+		}
+	default:
+		rows, err := readAll[coords](f)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			count(&rows[i])
+		}
 	}
 	return nil
 }

@@ -66,8 +66,11 @@ type UserEvent struct {
 // Items are a repeated group (LIST of STRUCT) inside the order's row, not a
 // child table: an order event and its lines are written, replaced and
 // counted together (one row per event, so row counts match the event
-// counts), Athena and DuckDB query them with UNNEST, and a child table would
-// double the objects per batch and need a join for every revenue query.
+// counts), and a child table would double the objects per batch and need a
+// join for every revenue query. Athena expands an unnested struct into one
+// column per field and DuckDB into one struct column, so queries that must
+// run on both unnest item_categories, the items' categories in item order,
+// WITH ORDINALITY and read the rest of item n as items[n].
 type Item struct {
 	ProductID string `parquet:"product_id"`
 	Quantity  int32  `parquet:"quantity"`
@@ -111,6 +114,11 @@ type Transaction struct {
 	MetricValue    *float64 `parquet:"metric_value"`
 	MetricUnit     string   `parquet:"metric_unit,optional,dict"`
 	MetricCategory string   `parquet:"metric_category,optional,dict"`
+	// ItemCategories is the category of each item, in item order (NULL for
+	// an item without one), and NULL when items is: a list of scalars,
+	// which Athena and DuckDB unnest alike (they expand a list of structs
+	// differently), and items[n] the item at its position n.
+	ItemCategories []*string `parquet:"item_categories,optional,list"`
 }
 
 // InventoryUpdate is a row of inventory_updates: stock_adjusted, restocked,
@@ -149,8 +157,9 @@ type FraudReason struct {
 	Detail string  `parquet:"detail,optional"`
 }
 
-// Alert is a row of alerts: fraud_alert and inventory_alert, the events the
-// functions derive. Columns of the other kind are NULL.
+// Alert is a row of alerts: fraud_alert, inventory_alert and support_alert,
+// the events the functions derive. Columns of the other kinds are NULL (or
+// empty lists).
 type Alert struct {
 	Common
 	OrderID     string `parquet:"order_id,optional"`
@@ -167,6 +176,17 @@ type Alert struct {
 	Kind      string `parquet:"kind,optional,dict"`
 	Available *int32 `parquet:"available"`
 	Threshold *int32 `parquet:"threshold"`
+	// ReasonRules is the rule of each of a fraud alert's reasons, in
+	// order: the list of scalars portable queries unnest (see
+	// Transaction.ItemCategories).
+	ReasonRules []string `parquet:"reason_rules,list,dict"`
+	// Support alerts: the case that became high priority, its reasons
+	// (low_rating, fraud, not_delivered...) and the lowest rating among its
+	// feedback (NULL when none has one). OrderID and UserID are the case's.
+	CaseID       string   `parquet:"case_id,optional"`
+	Priority     string   `parquet:"priority,optional,dict"`
+	CaseReasons  []string `parquet:"case_reasons,list,dict"`
+	LowestRating *int32   `parquet:"lowest_rating"`
 }
 
 // Header is one Kafka record header of a dead letter's original record.

@@ -55,7 +55,8 @@ var tables = [numTables]Table{
 	{Name: TableInventory, Comment: "stock adjustments, restocks, shipments received and stock counts", Row: reflect.TypeFor[InventoryUpdate](), Types: []event.Type{event.TypeStockAdjusted,
 		event.TypeRestocked, event.TypeShipmentReceived, event.TypeStockCounted}},
 	{Name: TableFeedback, Comment: "customer ratings and comments", Row: reflect.TypeFor[CustomerFeedback](), Types: []event.Type{event.TypeFeedback}},
-	{Name: TableAlerts, Comment: "fraud and inventory alerts the functions raise", Row: reflect.TypeFor[Alert](), Types: []event.Type{event.TypeFraudAlert, event.TypeInventoryAlert}},
+	{Name: TableAlerts, Comment: "fraud, inventory and support alerts the functions raise", Row: reflect.TypeFor[Alert](), Types: []event.Type{event.TypeFraudAlert, event.TypeInventoryAlert,
+		event.TypeSupportAlert}},
 	{Name: TableDeadLetters, Comment: "records a function could not process: reason, error and the original record (base64)", Row: reflect.TypeFor[DeadLetter](), Types: []event.Type{event.TypeDeadLetter}},
 }
 

@@ -110,6 +110,7 @@ type group struct {
 	recs  []*Record
 	first int64
 	last  int64
+	index int // in order of first appearance
 }
 
 // Write stores the events of one batch. Every record must hold a valid
@@ -144,8 +145,12 @@ func (w *Writer) WriteDeadLetters(ctx context.Context, function string, letters 
 }
 
 func (w *Writer) write(ctx context.Context, writer string, recs []Record) ([]Object, error) {
+	// Group the records: which group each is in and how many each holds,
+	// then one slice of them all, cut per group.
 	groups := make(map[groupKey]*group)
 	var order []*group
+	var counts []int
+	of := make([]*group, len(recs))
 	for i := range recs {
 		r := &recs[i]
 		if r.Event == nil {
@@ -159,27 +164,40 @@ func (w *Writer) write(ctx context.Context, writer string, recs []Record) ([]Obj
 		k := groupKey{table: t, hour: hourOf(m.OccurredAt), topic: r.Topic, partition: r.Partition}
 		g := groups[k]
 		if g == nil {
-			g = &group{key: k, first: r.Offset, last: r.Offset}
+			g = &group{key: k, first: r.Offset, last: r.Offset, index: len(order)}
 			groups[k] = g
 			order = append(order, g)
+			counts = append(counts, 0)
 		}
-		g.recs = append(g.recs, r)
+		of[i] = g
+		counts[g.index]++
 		g.first, g.last = min(g.first, r.Offset), max(g.last, r.Offset)
+	}
+	all := make([]*Record, len(recs))
+	for i, g := range order {
+		g.recs, all = all[:0:counts[i]], all[counts[i]:]
+	}
+	for i, g := range of {
+		g.recs = append(g.recs, &recs[i])
 	}
 	ingested := micros(w.now())
 	objs := make([]Object, len(order))
 	errs := make([]error, len(order))
+	// The largest first: the small ones fill in around them, and the batch
+	// does not wait on one large object started last.
+	bySize := slices.Clone(order)
+	slices.SortStableFunc(bySize, func(a, b *group) int { return len(b.recs) - len(a.recs) })
 	sem := make(chan struct{}, w.concurrency)
 	var wg sync.WaitGroup
-	for i, g := range order {
+	for _, g := range bySize {
 		if err := ctx.Err(); err != nil {
-			errs[i] = err
+			errs[g.index] = err
 			break
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			objs[i], errs[i] = w.writeGroup(ctx, writer, g, ingested)
+			objs[g.index], errs[g.index] = w.writeGroup(ctx, writer, g, ingested)
 		})
 	}
 	wg.Wait()
@@ -254,15 +272,17 @@ func newEncoders(opts []parquet.WriterOption) (e [numTables]encoder) {
 	return e
 }
 
-// rowEncoder encodes rows of type T, reusing its Parquet writers.
+// rowEncoder encodes rows of type T, reusing its Parquet writers, row
+// slices and text arenas.
 type rowEncoder[T any] struct {
-	convert func(*Record, int64) T
+	convert func(*Record, int64, *arena) T
 	opts    []parquet.WriterOption
 	writers sync.Pool // *parquet.GenericWriter[T]
 	rows    sync.Pool // *[]T
+	arenas  sync.Pool // *arena
 }
 
-func newRowEncoder[T any](convert func(*Record, int64) T, opts []parquet.WriterOption) *rowEncoder[T] {
+func newRowEncoder[T any](convert func(*Record, int64, *arena) T, opts []parquet.WriterOption) *rowEncoder[T] {
 	return &rowEncoder[T]{convert: convert, opts: opts}
 }
 
@@ -273,13 +293,19 @@ func (e *rowEncoder[T]) encode(buf *bytes.Buffer, recs []*Record, ingested int64
 	} else {
 		rows = make([]T, len(recs))
 	}
+	text, _ := e.arenas.Get().(*arena)
+	if text == nil {
+		text = new(arena)
+	}
 	for i, r := range recs {
-		rows[i] = e.convert(r, ingested)
+		rows[i] = e.convert(r, ingested, text)
 	}
 	err := EncodeRows(&e.writers, buf, rows, meta, e.opts...)
-	clear(rows) // drop the references to the batch's strings
+	clear(rows) // drop the references to the batch's strings and the arena's
 	rows = rows[:0]
 	e.rows.Put(&rows)
+	text.reset()
+	e.arenas.Put(text)
 	return err
 }
 

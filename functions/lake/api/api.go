@@ -15,7 +15,6 @@ import (
 
 	"github.com/shopstream/shopstream/functions/lake/internal/lake"
 	"github.com/shopstream/shopstream/shared/generator"
-	"github.com/shopstream/shopstream/shared/kafkabatch"
 	lakefmt "github.com/shopstream/shopstream/shared/lake"
 )
 
@@ -35,9 +34,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Processor is the function's batch processor: its Process method is the
+// Lambda handler.
+type Processor = lake.Processor
+
 // NewProcessor returns the function's batch processor: its Process method
 // is the Lambda handler.
-func NewProcessor(c Config) (*kafkabatch.Processor, error) {
+func NewProcessor(c Config) (*Processor, error) {
 	return lake.NewProcessor(lake.NewS3Store(c.S3, c.Bucket), c.Logger, lakefmt.WithPrefix(c.Prefix))
 }
 
@@ -51,12 +54,22 @@ func CreateBucket(ctx context.Context, client *s3.Client, bucket string) error {
 	return nil
 }
 
+// Produced counts the records the other functions of a run produced to
+// the derived topics the lake archives (alerts and dead letters), by topic.
+type Produced = lake.Produced
+
+// DerivedTopics lists the topics of derived events the lake archives, beside
+// the generator's input topics.
+func DerivedTopics() []string { return lake.DerivedTopics() }
+
 // Verify counts the rows of the lake under prefix in bucket per table and
-// partition and compares them with the truth; it returns the differences.
-func Verify(ctx context.Context, client *s3.Client, bucket, prefix string, truth *generator.Truth) ([]string, error) {
+// partition and compares them with the truth, and the rows of each derived
+// topic with the records produced to it (nil: not checked); it returns the
+// differences.
+func Verify(ctx context.Context, client *s3.Client, bucket, prefix string, truth *generator.Truth, produced Produced) ([]string, error) {
 	c, err := lakefmt.CountS3(ctx, client, bucket, prefix)
 	if err != nil {
 		return nil, err
 	}
-	return lake.Compare(c, truth), nil
+	return lake.Compare(c, truth, produced), nil
 }

@@ -44,7 +44,7 @@ func TestPipelineSurface(t *testing.T) {
 	}
 	const prefix = "lake/"
 	truth0 := g.Truth()
-	if d, err := api.Verify(ctx, client, bucket, prefix, truth0); err != nil || len(d) != 0 {
+	if d, err := api.Verify(ctx, client, bucket, prefix, truth0, nil); err != nil || len(d) != 0 {
 		t.Fatalf("an empty run on an empty lake: %v %v", d, err)
 	}
 	p, err := api.NewProcessor(api.Config{S3: client, Bucket: bucket, Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -62,13 +62,13 @@ func TestPipelineSurface(t *testing.T) {
 		offsets[tp]++
 	}
 	truth := g.Truth()
-	if d, err := api.Verify(ctx, client, bucket, prefix, truth); err != nil || len(d) == 0 {
+	if d, err := api.Verify(ctx, client, bucket, prefix, truth, nil); err != nil || len(d) == 0 {
 		t.Fatalf("an empty lake verified against %d events: %v", truth.Records, err)
 	}
 	if _, err := p.Process(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	d, err := api.Verify(ctx, client, bucket, prefix, truth)
+	d, err := api.Verify(ctx, client, bucket, prefix, truth, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -127,6 +128,10 @@ func encoderOf[T any](b *testing.B, body []byte) func([]parquet.WriterOption) (i
 	}
 }
 
+// The passes carry a profiler label, which the goroutines they start
+// inherit: -tagfocus pass=handler (or pass=limit) in `go tool pprof` shows
+// the samples of one side only.
+
 // BenchmarkLake measures the lake function on generated traffic (-lake.events
 // events, 10,000-record batches). Each iteration is the whole run, twice:
 // the limit, parquet-go alone encoding the same rows into the same objects,
@@ -156,15 +161,19 @@ func BenchmarkLake(b *testing.B) {
 		var limitBytes int64
 		for b.Loop() {
 			start, cpu := time.Now(), cpuTime(b)
-			limitBytes += encodeAll(b, d, opts)
+			pprof.Do(context.Background(), pprof.Labels("pass", "limit"), func(context.Context) {
+				limitBytes += encodeAll(b, d, opts)
+			})
 			limitTime = min(limitTime, time.Since(start))
 			limitCPU += cpuTime(b) - cpu
 			start, cpu = time.Now(), cpuTime(b)
-			for _, ev := range d.payloads {
-				if _, err := p.Process(context.Background(), ev); err != nil {
-					b.Fatal(err)
+			pprof.Do(context.Background(), pprof.Labels("pass", "handler"), func(ctx context.Context) {
+				for _, ev := range d.payloads {
+					if _, err := p.Process(ctx, ev); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+			})
 			handlerTime = min(handlerTime, time.Since(start))
 			handlerCPU += cpuTime(b) - cpu
 		}
@@ -184,6 +193,34 @@ func BenchmarkLake(b *testing.B) {
 		for table, f := range d.files {
 			b.ReportMetric(float64(f), "files/"+strings.ReplaceAll(table, "_", "-"))
 		}
+		b.ReportMetric(0, "ns/op")
+	})
+	// The handler and the limit alone, for profiles of either.
+	b.Run("handler", func(b *testing.B) {
+		p, err := NewProcessor(&nullStore{}, discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.Do(context.Background(), pprof.Labels("pass", "handler"), func(ctx context.Context) {
+			for b.Loop() {
+				for _, ev := range d.payloads {
+					if _, err := p.Process(ctx, ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+		b.ReportMetric(float64(d.records)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(0, "ns/op")
+	})
+	b.Run("limit", func(b *testing.B) {
+		opts := lakefmt.ParquetOptions(zstd.SpeedFastest)
+		pprof.Do(context.Background(), pprof.Labels("pass", "limit"), func(context.Context) {
+			for b.Loop() {
+				encodeAll(b, d, opts)
+			}
+		})
+		b.ReportMetric(float64(d.rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		b.ReportMetric(0, "ns/op")
 	})
 	b.Run("handler-s3", func(b *testing.B) {

@@ -106,7 +106,7 @@ func TestGeneratedRun(t *testing.T) {
 	for _, d := range compareRows(counts, want) {
 		t.Error(d)
 	}
-	for _, d := range Compare(counts, truth) {
+	for _, d := range Compare(counts, truth, nil) {
 		t.Error("truth:", d)
 	}
 	if counts.Table(lakefmt.TableAlerts) != 0 || counts.Duplicates != 0 {
@@ -127,7 +127,7 @@ func TestGeneratedRun(t *testing.T) {
 	if !maps.Equal(again.Objects, objects) {
 		t.Errorf("objects after replay %v, before %v", again.Objects, objects)
 	}
-	if d := Compare(again, truth); len(d) > 0 {
+	if d := Compare(again, truth, nil); len(d) > 0 {
 		t.Errorf("after replay: %v", d)
 	}
 
@@ -145,7 +145,7 @@ func TestGeneratedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Compare(copied, truth); copied.Duplicates == 0 || len(d) < 3 {
+	if d := Compare(copied, truth, nil); copied.Duplicates == 0 || len(d) < 3 {
 		t.Errorf("a copied object gives %d duplicates and differences %v; want duplicates, and the table and its hour off", copied.Duplicates, d)
 	}
 }

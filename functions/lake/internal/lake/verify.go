@@ -10,19 +10,42 @@ import (
 	lakefmt "github.com/shopstream/shopstream/shared/lake"
 )
 
+// Produced counts the records the other functions of a run produced to the
+// derived topics the lake archives (alerts and dead letters), by topic.
+type Produced map[string]int64
+
+// derivedTables is where the lake keeps the records of each derived topic.
+var derivedTables = map[string]string{
+	event.TopicFraudAlerts:     lakefmt.TableAlerts,
+	event.TopicInventoryAlerts: lakefmt.TableAlerts,
+	event.TopicSupportAlerts:   lakefmt.TableAlerts,
+	event.TopicDeadLetters:     lakefmt.TableDeadLetters,
+}
+
+// DerivedTopics lists the topics of derived events the lake archives.
+func DerivedTopics() []string {
+	return []string{event.TopicFraudAlerts, event.TopicInventoryAlerts, event.TopicSupportAlerts, event.TopicDeadLetters}
+}
+
 // Compare compares what a lake holds with the generator's truth of the
-// traffic it archived, and returns the differences:
+// traffic it archived, and with what the other functions produced, and
+// returns the differences:
 //   - rows per input table equal the truth's counts by event type;
 //   - rows per hour of user_events, and of transactions other than metrics,
 //     equal the truth's one-minute windows of that hour (the "_all" rows,
 //     which count each event once); metrics equal the truth's total;
 //   - the function's own dead letters by reason equal the truth's bad
 //     records by reason;
-//   - no row repeats another of the same table and Kafka record.
+//   - no row repeats another of the same table and Kafka record;
+//   - each derived topic in produced has one row per record: alerts and the
+//     dead letters of other functions, which the truth does not hold;
+//   - when the support function produced alerts, they are one per support
+//     case of the truth that is high priority (it may raise one twice:
+//     distinct event ids count).
 //
-// Alerts, and dead letters of other functions, are derived by the other
-// functions and are not in the truth.
-func Compare(c *lakefmt.Counts, truth *generator.Truth) []string {
+// A nil produced skips the last two, for a lake of the generator's traffic
+// only.
+func Compare(c *lakefmt.Counts, truth *generator.Truth, produced Produced) []string {
 	var diffs []string
 	perTable := map[string]int64{}
 	for typ, n := range truth.ByType {
@@ -86,6 +109,26 @@ func Compare(c *lakefmt.Counts, truth *generator.Truth) []string {
 	}
 	if c.Duplicates > 0 {
 		diffs = append(diffs, fmt.Sprintf("%d rows repeat another row of the same Kafka record", c.Duplicates))
+	}
+	for _, topic := range DerivedTopics() {
+		want, ok := produced[topic]
+		if !ok {
+			continue
+		}
+		if got := c.TopicRows[lakefmt.TableTopic{Table: derivedTables[topic], Topic: topic}]; got != want {
+			diffs = append(diffs, fmt.Sprintf("table %s: %d rows of topic %s, which holds %d records", derivedTables[topic], got, topic, want))
+		}
+	}
+	if produced[event.TopicSupportAlerts] > 0 {
+		var high int
+		for _, sc := range truth.Support.Cases {
+			if sc.Priority == "high" {
+				high++
+			}
+		}
+		if got := c.Alerts(string(event.TypeSupportAlert)); got != high {
+			diffs = append(diffs, fmt.Sprintf("support alerts: %d, truth %d high-priority support cases", got, high))
+		}
 	}
 	return diffs
 }
