@@ -30,7 +30,7 @@ type devHTTPOptions struct {
 }
 
 func addHTTPFlags(fs *flag.FlagSet, o *devHTTPOptions) {
-	fs.StringVar(&o.addr, "http", devHTTPDefault, "serve the functions' HTTP routes (GET /recommendations/{product_id}, ...) on `host:port`; \"off\" for none")
+	fs.StringVar(&o.addr, "http", devHTTPDefault, "serve the live dashboard (GET /, JSON feeds under /api) and the functions' HTTP routes (GET /recommendations/{product_id}, ...) on `host:port`; \"off\" for none")
 	fs.BoolVar(&o.public, "http-public", false, "allow --http on an address other than loopback (the routes have no authentication)")
 }
 
