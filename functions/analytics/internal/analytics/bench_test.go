@@ -75,8 +75,10 @@ const copyTable = `CREATE TABLE IF NOT EXISTS bench_events (
 // watermarks, sessions and distinct users) and, in the same run, with two
 // plain COPY baselines, one transaction per batch each, into tables without
 // keys or indexes:
-//   - copy-out: the rows the sink writes (window rows with their user sets,
-//     product windows, search terms, sessions, watermarks);
+//   - copy-out: the rows the sink's result holds for each batch, as its
+//     tables and views show them: one per window row with its user set, per
+//     product and minute, per search text and minute, per session and per
+//     watermark;
 //   - copy-in: one row per input record.
 //
 // It reports the three rates, in input records per second, and the sink's
@@ -94,8 +96,8 @@ func BenchmarkSink(b *testing.B) {
 	}
 	reset := func() {
 		b.Helper()
-		_, err := pool.Exec(ctx, `TRUNCATE analytics.offsets, analytics.windows, analytics.product_minutes,
-analytics.search_terms, analytics.users, analytics.sessions, analytics.late_events, analytics.metrics, bench_events,
+		_, err := pool.Exec(ctx, `TRUNCATE analytics.offsets, analytics.windows, analytics.category_minutes,
+analytics.search_minutes, analytics.users, analytics.earlier_sessions, analytics.late_events, analytics.metrics, bench_events,
 bench_windows, bench_product_minutes, bench_search_terms, bench_sessions, bench_offsets`)
 		if err != nil {
 			b.Fatal(err)
@@ -116,6 +118,7 @@ bench_windows, bench_product_minutes, bench_search_terms, bench_sessions, bench_
 		outRows[i] = outputRows(bt)
 	}
 	for _, t := range []string{"windows", "product_minutes", "search_terms", "sessions", "offsets"} {
+		// Some are views: LIKE copies their columns.
 		if _, err := pool.Exec(ctx, "CREATE TABLE bench_"+t+" (LIKE analytics."+t+" INCLUDING DEFAULTS)"); err != nil {
 			b.Fatal(err)
 		}
@@ -168,38 +171,40 @@ bench_windows, bench_product_minutes, bench_search_terms, bench_sessions, bench_
 var outputColumns = map[string][]string{
 	"windows": {"window_seconds", "start_at", "category", "page_views", "product_views", "clicks", "searches", "add_to_cart",
 		"remove_from_cart", "orders", "units", "order_value_cents", "paid_orders", "revenue_cents", "failed_payments", "shipped",
-		"cancellations", "refunds", "refunded_cents", "users", "user_ids"},
+		"cancellations", "refunds", "refunded_cents", "users", "user_set"},
 	"product_minutes": {"start_at", "category", "product_id", "views", "add_to_cart", "units", "revenue_cents"},
 	"search_terms":    {"start_at", "query_hash", "query", "searches"},
 	"sessions":        {"user_id", "start_at", "end_at", "events", "pages", "orders", "revenue_cents"},
 	"offsets":         {"consumer_group", "topic", "partition", "last_offset", "max_event_at"},
 }
 
-// outputRows returns the rows the sink writes for one batch, by table.
+// outputRows returns the rows the sink's result holds for one batch, as the
+// tables and views show them: one per window row with its users, per
+// product and minute, per search text and minute, per session and per
+// watermark.
 func outputRows(bt []*kafkabatch.Message) map[string][][]any {
 	d := analytics.Fold(bt, nil, analytics.DefaultLateness)
 	out := map[string][][]any{}
-	users := map[analytics.WindowKey][]string{}
-	for k := range d.Users {
-		users[k.WindowKey] = append(users[k.WindowKey], k.User)
-	}
 	at := func(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-	for k, c := range d.Windows {
-		us := users[k]
-		slices.Sort(us)
-		out["windows"] = append(out["windows"], []any{k.Seconds, at(k.Start), k.Category, c.PageViews, c.ProductViews, c.Clicks,
+	for _, w := range d.Windows {
+		c := w.Counters
+		out["windows"] = append(out["windows"], []any{w.Seconds, at(w.Start), w.Category, c.PageViews, c.ProductViews, c.Clicks,
 			c.Searches, c.AddToCart, c.RemoveFromCart, c.Orders, c.Units, c.OrderValue, c.PaidOrders, c.Revenue, c.FailedPayments,
-			c.Shipped, c.Cancellations, c.Refunds, c.Refunded, int64(len(us)), us})
+			c.Shipped, c.Cancellations, c.Refunds, c.Refunded, int64(len(w.Users)), analytics.EncodeUsers(w.Users)})
 	}
-	for k, c := range d.Products {
-		out["product_minutes"] = append(out["product_minutes"], []any{at(k.Start), k.Category, k.Product, c.Views, c.AddToCart, c.Units, c.Revenue})
+	for _, m := range d.Products {
+		for _, p := range m.Products {
+			out["product_minutes"] = append(out["product_minutes"], []any{at(m.Start), m.Category, p.ID, p.Views, p.AddToCart, p.Units, p.Revenue})
+		}
 	}
-	for k, n := range d.Searches {
-		h := sha256.Sum256([]byte(k.Query))
-		out["search_terms"] = append(out["search_terms"], []any{at(k.Start), h[:], k.Query, n})
+	for _, m := range d.Searches {
+		for _, q := range m.Queries {
+			h := sha256.Sum256([]byte(q.Query))
+			out["search_terms"] = append(out["search_terms"], []any{at(m.Start), h[:], q.Query, q.Searches})
+		}
 	}
-	for u, ps := range d.Points {
-		_, written := analytics.MergeSessions(u, nil, ps)
+	for _, u := range d.Sessions {
+		_, written := analytics.MergeSessions(u.User, nil, u.Points)
 		for _, s := range written {
 			out["sessions"] = append(out["sessions"], []any{s.User, at(s.Start), at(s.End), s.Events, s.Pages, s.Orders, s.Revenue})
 		}
@@ -259,8 +264,8 @@ func BenchmarkProcess(b *testing.B) {
 	var took time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		if _, err := pool.Exec(ctx, `TRUNCATE analytics.offsets, analytics.windows, analytics.product_minutes,
-analytics.search_terms, analytics.users, analytics.sessions`); err != nil {
+		if _, err := pool.Exec(ctx, `TRUNCATE analytics.offsets, analytics.windows, analytics.category_minutes,
+analytics.search_minutes, analytics.users, analytics.earlier_sessions`); err != nil {
 			b.Fatal(err)
 		}
 		var sb strings.Builder

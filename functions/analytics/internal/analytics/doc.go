@@ -12,19 +12,25 @@
 // remove-from-cart; orders, units and order value (order_created), paying
 // orders and revenue (payment_authorized), failed payments, shipments,
 // cancellations, refunds and refunded value, all money in cents; and the
-// distinct users, exactly: the row keeps its users' ids (user_ids, sorted)
-// and their number (users). An order event counts once in each category among
-// its items, with that category's units and value, and once in "_all" with
-// all of them; an item without a category, or an order without items, counts
-// under "unknown". The conversion funnel (product view -> cart -> order ->
-// paid) is product_views, add_to_cart, orders and paid_orders of a row; the
-// funnel view divides them, average order value is order_value / orders.
-// analytics.product_minutes holds each product's views, carts, units ordered
-// and revenue per minute and category, the view analytics.product_windows
-// those and their 5-minute sums (top products: the top_products view ranks
-// them); analytics.search_terms each search text per minute, stored
-// verbatim and keyed by its SHA-256. Pre-computed metric events go to
-// analytics.metrics, never into the sales figures.
+// distinct users, exactly: the row keeps its users as one user set (the
+// ids sorted and front-coded, see EncodeUsers) and their number (users). An
+// order event counts once in each category among its items, with that
+// category's units and value, and once in "_all" with all of them; an item
+// without a category, or an order without items, counts under "unknown".
+// The conversion funnel (product view -> cart -> order -> paid) is
+// product_views, add_to_cart, orders and paid_orders of a row; the funnel
+// view divides them, average order value is order_value / orders.
+// analytics.category_minutes holds, per minute and category, its products'
+// views, carts, units ordered and revenue as parallel arrays; the view
+// analytics.product_minutes shows them one product per row, and
+// analytics.product_windows those and their 5-minute sums (top products:
+// the top_products view ranks them). analytics.search_minutes holds each
+// minute's search texts, verbatim, and their counts; the view
+// analytics.search_terms shows them one per row with their SHA-256.
+// Pre-computed metric events go to analytics.metrics, never into the sales
+// figures. Wide rows are the point: a batch reads the rows it adds to,
+// merges into them in memory and writes each once, instead of writing a
+// row per user, product or text.
 //
 // # Sessions
 //
@@ -37,28 +43,50 @@
 // orders (transactions) are two partitions that arrive in any interleaving.
 // MergeSessions merges a batch's events into the user's stored sessions
 // within the gap of them (an event may extend a session, start one, or join
-// two), which gives the same sessions whatever the order. Each session row
-// has its start, end, events, pages (page and product views), orders,
-// whether it converted (an order) and revenue (authorized payments). The
-// users' rows in analytics.users are locked, in user order, before their
-// sessions are read: two invocations (one per topic) never merge one user's
-// sessions at once.
+// two), which gives the same sessions whatever the order. Each session has
+// its start, end, events, pages (page and product views), orders, whether it
+// converted (an order) and revenue (authorized payments).
+//
+// A user's latest session (the one that starts last) lives in the user's
+// row of analytics.users, which every batch with the user's events locks,
+// in user order, before it reads the user's sessions: two invocations (one
+// per topic) never merge one user's sessions at once. The earlier sessions
+// are in analytics.earlier_sessions; the view analytics.sessions shows them
+// all. Events at or after the start of the latest session can only extend it
+// or start sessions after it, so most batches read and write the user's row
+// alone (MergeLatest); only events before it read the earlier sessions near
+// them.
 //
 // # Exactly once, few round trips
 //
-// Handle folds the batch in memory (Fold) and applies it in one
-// transaction: lock the watermarks of the batch's partitions
-// (analytics.offsets, per consumer group, topic and partition) and its
-// users, read the sessions near the batch; skip the records at or below
-// their partition's watermark; write every table with one multi-row
-// statement over arrays (INSERT ... SELECT FROM unnest ... ON CONFLICT DO
-// UPDATE adding the deltas), the sessions and the new watermarks; commit.
-// The statements of each phase go in one pipelined batch: four round trips
-// per invocation (begin, lock and read, write, commit). A replayed batch, or
-// its replayed head, is skipped by the watermarks and changes nothing; a
-// batch whose transaction failed (a dropped connection, a deadlock, a
-// commit whose answer was lost) is tried again, up to three times, then
-// returned as an error for the event source mapping to retry.
+// Handle folds the batch in memory in two passes (Folding): the first
+// finds the records that count, on the watermarks the handler committed
+// last, and the users' session events; the second, on its own goroutine,
+// the windows, products and searches. One transaction on one pipelined
+// connection then stores it in two round trips. The first locks the
+// watermarks of the batch's partitions (analytics.offsets, per consumer
+// group, topic and partition) and the users (sent while the second pass
+// still runs), then creates the rows the batch adds to where missing and
+// locks and reads them; rows are locked in key order, one kind after the
+// other, by every invocation. The second writes what the batch merged into
+// them (window counters added, user sets, product and search arrays,
+// sessions), the late events, the metrics and the new watermarks, and
+// commits; each statement goes to the server as soon as it is built, so it
+// runs while the next is merged. Parameters and results travel in binary,
+// each statement unnamed and planned for its own arrays (a generic plan,
+// which assumes arrays of ten, costs several times as much).
+//
+// When the stored watermarks are not those the batch was folded on (another
+// invocation moved them, or the commit of the batch's last try succeeded
+// but its answer was lost), the transaction rolls back and the batch is
+// folded again on them: records at or below a watermark are skipped, so a
+// replayed batch, or its replayed head, changes nothing. A user the batch
+// found missing is created by its write; when another invocation created it
+// meanwhile, the write fails (ErrUserCreated) and the batch is tried again,
+// now waiting for the user's lock. A batch whose transaction failed (a
+// dropped connection, a deadlock, a commit whose answer was lost) is tried
+// again, up to three times, then returned as an error for the event source
+// mapping to retry.
 //
 // # Late events
 //

@@ -43,9 +43,9 @@ func FuzzFold(f *testing.F) {
 		if mk := d.Marks[Partition{event.TopicUserEvents, 0}]; mk.Offset != msgs[len(msgs)-1].Offset {
 			t.Fatalf("watermark %d, last offset %d", mk.Offset, msgs[len(msgs)-1].Offset)
 		}
-		for u, ps := range d.Points {
-			if _, wr := MergeSessions(u, nil, ps); len(wr) == 0 {
-				t.Fatalf("user %s: %d events, no session", u, len(ps))
+		for _, u := range d.Sessions {
+			if _, wr := MergeSessions(u.User, nil, u.Points); len(wr) == 0 {
+				t.Fatalf("user %s: %d events, no session", u.User, len(u.Points))
 			}
 		}
 	})

@@ -3,9 +3,11 @@ package analytics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,17 +23,29 @@ const DefaultLateness = time.Hour
 
 // Store applies folded batches.
 //
-// Apply runs one transaction: it locks the watermarks of parts (the
-// partitions of the batch) and the users of users, reads the watermarks and
-// the stored sessions within SessionGap of each user's range, calls plan
-// with the watermarks, merges plan's session events into the stored
-// sessions, writes plan's delta and its new watermarks, and commits. It
-// returns the delta it committed. When Apply fails nothing of the batch is
-// stored, or all of it is (a commit whose answer was lost): either way,
-// calling it again with the same batch is exact, since records at or below
-// a watermark are skipped. Implementations must be safe for concurrent use.
+// Apply stores a batch of partitions parts, folded (g) on the watermarks
+// basis, in one transaction: it locks the watermarks of parts and the rows
+// of g's users, completes the fold, locks the rows it adds to, reads them,
+// merges the fold into them, writes them and the new watermarks, and
+// commits; it returns the fold. When the stored watermarks of parts are not
+// basis, it stores nothing and returns a *StaleMarksError with them, for
+// the batch to be folded again on them. When Apply fails otherwise nothing
+// of the batch is stored, or all of it is (a commit whose answer was
+// lost): either way, folding and applying the batch again is exact, since
+// records at or below a watermark are skipped. Implementations must be safe
+// for concurrent use.
 type Store interface {
-	Apply(ctx context.Context, parts []Partition, users []UserRange, plan func(map[Partition]Mark) *Delta) (*Delta, error)
+	Apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding) (*Delta, error)
+}
+
+// StaleMarksError says that a batch was folded on other watermarks than
+// the stored ones, Marks.
+type StaleMarksError struct {
+	Marks map[Partition]Mark
+}
+
+func (e *StaleMarksError) Error() string {
+	return "the batch was folded on other watermarks than the stored ones"
 }
 
 // Handler folds batches of user activity and order events into windowed
@@ -44,6 +58,13 @@ type Handler struct {
 	logger   *slog.Logger
 	metrics  io.Writer
 	now      func() time.Time
+
+	// marks are the watermarks of the last batches committed, by
+	// partition: the next batch is folded on them before its transaction
+	// reads the stored ones, which are the same unless another invocation
+	// moved them.
+	mu    sync.Mutex
+	marks map[Partition]Mark
 
 	stats Counters64
 }
@@ -72,7 +93,8 @@ func WithMetrics(w io.Writer) Option { return func(h *Handler) { h.metrics = w }
 
 // New returns a Handler writing to store.
 func New(store Store, opts ...Option) *Handler {
-	h := &Handler{store: store, lateness: DefaultLateness, attempts: 3, backoff: 50 * time.Millisecond, now: time.Now}
+	h := &Handler{store: store, lateness: DefaultLateness, attempts: 3, backoff: 50 * time.Millisecond, now: time.Now,
+		marks: map[Partition]Mark{}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -94,8 +116,13 @@ var _ kafkabatch.Handler = (*Handler)(nil)
 func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 	msgs := b.Messages()
 	parts := Partitions(msgs)
-	users := UserRanges(msgs)
-	plan := func(marks map[Partition]Mark) *Delta { return Fold(msgs, marks, h.lateness) }
+	// The batch is folded on the watermarks this handler committed last,
+	// before its transaction locks the stored ones: they are the same
+	// unless another invocation moved them, and then it is folded again on
+	// those (at most a few times: that takes a consumer that competes for
+	// the partitions).
+	basis := h.lastMarks(parts)
+	g := NewFolding(msgs, basis, h.lateness)
 	var (
 		d   *Delta
 		err error
@@ -110,7 +137,17 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 			case <-time.After(h.backoff * time.Duration(attempt-1)):
 			}
 		}
-		if d, err = h.store.Apply(ctx, parts, users, plan); err == nil {
+		for refolds := 0; ; refolds++ {
+			d, err = h.store.Apply(ctx, parts, basis, g)
+			var stale *StaleMarksError
+			if !errors.As(err, &stale) || refolds == maxRefolds {
+				break
+			}
+			basis = stale.Marks
+			h.remember(parts, basis)
+			g = NewFolding(msgs, basis, h.lateness)
+		}
+		if err == nil {
 			break
 		}
 		h.logger.WarnContext(ctx, "batch transaction failed", "attempt", attempt, "err", err)
@@ -118,6 +155,7 @@ func (h *Handler) Handle(ctx context.Context, b *kafkabatch.Batch) error {
 	if err != nil {
 		return fmt.Errorf("apply batch of %d events: %w", len(msgs), err)
 	}
+	h.remember(parts, d.Marks)
 	for _, r := range d.Rejected {
 		b.Reject(msgs[r.Index], r.Err)
 	}
@@ -149,8 +187,53 @@ func (h *Handler) emit(records int, d *Delta) {
 			}},
 		},
 		"function": Name, "Records": records, "Applied": d.Applied, "Skipped": d.Skipped,
-		"LateEvents": len(d.Late), "WindowRows": len(d.Windows), "SessionUsers": len(d.Points),
+		"LateEvents": len(d.Late), "WindowRows": len(d.Windows), "SessionUsers": len(d.Sessions),
 	}
 	b, _ := json.Marshal(line)
 	_, _ = h.metrics.Write(append(b, '\n'))
+}
+
+// maxRefolds bounds how many times one attempt folds a batch again on
+// watermarks another invocation moved.
+const maxRefolds = 3
+
+// lastMarks returns the watermarks of parts this handler committed last.
+func (h *Handler) lastMarks(parts []Partition) map[Partition]Mark {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[Partition]Mark, len(parts))
+	for _, p := range parts {
+		if m, ok := h.marks[p]; ok {
+			out[p] = m
+		}
+	}
+	return out
+}
+
+// remember notes the watermarks of parts a committed batch left.
+func (h *Handler) remember(parts []Partition, marks map[Partition]Mark) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range parts {
+		if m, ok := marks[p]; ok {
+			h.marks[p] = m
+		}
+	}
+}
+
+// sameMarks says whether a and b hold the same watermarks for parts (a
+// partition absent from one has none: offset -1, no event time).
+func sameMarks(parts []Partition, a, b map[Partition]Mark) bool {
+	get := func(m map[Partition]Mark, p Partition) Mark {
+		if mk, ok := m[p]; ok {
+			return mk
+		}
+		return Mark{Offset: -1}
+	}
+	for _, p := range parts {
+		if get(a, p) != get(b, p) {
+			return false
+		}
+	}
+	return true
 }

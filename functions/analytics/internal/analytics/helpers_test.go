@@ -2,10 +2,10 @@ package analytics_test
 
 import (
 	"context"
+	"net"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopstream/shopstream/functions/analytics/internal/analytics"
@@ -27,9 +27,9 @@ func newKafkaLog(t testing.TB, cfg generator.Config, n int) (*kafkaLog, *generat
 	return esmtest.Generate(t, cfg, n, partitions, event.TopicUserEvents, event.TopicTransactions)
 }
 
-// newDB returns a pool on a fresh, migrated database. tracer, when not nil,
-// sees every query of the pool's connections.
-func newDB(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+// newDB returns a pool on a fresh, migrated database. drop, when not nil,
+// may close the pool's connections.
+func newDB(t testing.TB, drop *dropper) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
@@ -37,7 +37,16 @@ func newDB(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 4
-	cfg.ConnConfig.Tracer = tracer
+	if drop != nil {
+		dial := cfg.ConnConfig.DialFunc
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &droppable{Conn: c, d: drop}, nil
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +59,7 @@ func newDB(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
 }
 
 // dropper closes a connection's socket, while armed, when its budget of
-// queries and batch steps runs out: a connection dropped at a random point
+// socket reads and writes runs out: a connection dropped at a random point
 // of a batch's transaction.
 type dropper struct {
 	mu     sync.Mutex
@@ -71,35 +80,38 @@ func (d *dropper) disarm() {
 	d.mu.Unlock()
 }
 
-func (d *dropper) step(conn *pgx.Conn) {
+// step reports whether the connection must be dropped now.
+func (d *dropper) step() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.armed {
-		return
+		return false
 	}
 	if d.budget > 0 {
 		d.budget--
-		return
+		return false
 	}
 	d.armed = false
 	d.drops++
-	_ = conn.PgConn().Conn().Close()
+	return true
 }
 
-func (d *dropper) TraceQueryStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	d.step(conn)
-	return ctx
+// droppable is a connection a dropper may close.
+type droppable struct {
+	net.Conn
+	d *dropper
 }
 
-func (d *dropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (d *dropper) TraceBatchStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	d.step(conn)
-	return ctx
+func (c *droppable) Read(b []byte) (int, error) {
+	if c.d.step() {
+		_ = c.Conn.Close()
+	}
+	return c.Conn.Read(b)
 }
 
-func (d *dropper) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchQueryData) {
-	d.step(conn)
+func (c *droppable) Write(b []byte) (int, error) {
+	if c.d.step() {
+		_ = c.Conn.Close()
+	}
+	return c.Conn.Write(b)
 }
-
-func (d *dropper) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

@@ -1,24 +1,35 @@
 package analytics
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync/atomic"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Postgres is the Store on PostgreSQL (Aurora PostgreSQL in AWS). Every
-// batch is one transaction of two round trips: begin, lock the watermarks
-// and the users and read the sessions near the batch (one pipelined batch
-// of statements); write every table and the watermarks, and commit (one
-// pipelined batch, each table one multi-row statement over arrays).
+// batch is one transaction of two round trips on one pipelined connection:
+//
+//  1. begin; lock and read the watermarks of the batch's partitions, the
+//     rows of its users (with each user's latest session), and the window
+//     rows, product minutes and search minutes it adds to (created empty
+//     where missing);
+//  2. write what the batch merged into those rows, the users' sessions, the
+//     late events, the metrics and the watermarks; commit. Each statement
+//     is sent as soon as it is built: the server runs one while the next is
+//     merged.
+//
+// A third round trip, between them, reads the earlier sessions of users
+// whose events come before their latest session, when a batch has any.
+// Rows are locked in key order, one kind after the other, by every
+// invocation: two invocations wait for each other instead of deadlocking.
+// Parameters and results travel in PostgreSQL's binary format, each
+// statement unnamed, so each is planned for its own arrays.
 type Postgres struct {
 	pool  *pgxpool.Pool
 	group string
@@ -37,365 +48,608 @@ func (s *Postgres) Statements() int64 { return s.statements.Load() }
 
 var _ Store = (*Postgres)(nil)
 
+// ErrUserCreated is the error of a transaction that found a user missing
+// while another invocation was creating it: trying the batch again finds
+// the user and waits for its lock.
+var ErrUserCreated = errors.New("another invocation created one of the batch's users at the same time")
+
 // Apply implements Store.
-func (s *Postgres) Apply(ctx context.Context, parts []Partition, users []UserRange, plan func(map[Partition]Mark) *Delta) (*Delta, error) {
-	// The transaction spans two pipelined batches on one connection: the
-	// first begins it, the second commits it. A connection released inside
-	// a transaction (after an error) is closed by the pool, which rolls the
-	// transaction back.
+func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding) (*Delta, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire connection: %w", err)
 	}
+	// A connection released inside a transaction (after an error) is
+	// closed by the pool, which rolls the transaction back.
 	defer conn.Release()
+	p := &pipe{pl: conn.Conn().PgConn().StartPipeline(ctx), count: &s.statements}
+	defer p.pl.Close()
 
-	marks, stored, err := s.lock(ctx, conn, parts, users)
-	if err != nil {
+	// The server locks the watermarks and the users while the batch's
+	// windows, products and searches are folded.
+	st := newStored(len(g.Sessions()))
+	marks := s.lockUsers(p, parts, g.Sessions(), st)
+	if err := p.flush(); err != nil {
+		return nil, fmt.Errorf("lock watermarks and users: %w", err)
+	}
+	d := g.Delta()
+	s.lockRows(p, d, st)
+	if err := p.sync(); err != nil {
 		return nil, err
 	}
-	d := plan(marks)
-	var deleted, written []Session
-	for _, u := range slices.Sorted(maps.Keys(d.Points)) {
-		del, wr := MergeSessions(u, stored[u], d.Points[u])
-		deleted = append(deleted, del...)
-		written = append(written, wr...)
+	if !sameMarks(parts, marks, basis) {
+		p.send("rollback", "ROLLBACK", nil, nil)
+		if err := p.sync(); err != nil {
+			return nil, fmt.Errorf("rollback: %w", err)
+		}
+		return nil, &StaleMarksError{Marks: marks}
 	}
-	if err := s.write(ctx, conn, d, deleted, written); err != nil {
+	if err := s.readEarlier(p, d, st); err != nil {
+		return nil, err
+	}
+	if err := s.write(p, d, st); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// lock locks the watermarks of parts (creating missing ones) and the users
-// (creating missing ones), in key order, and reads the watermarks and the
-// stored sessions within SessionGap of each user's range.
-func (s *Postgres) lock(ctx context.Context, tx batcher, parts []Partition, users []UserRange) (map[Partition]Mark, map[string][]Session, error) {
-	topics := make([]string, len(parts))
-	nums := make([]int32, len(parts))
-	for i, p := range parts {
-		topics[i], nums[i] = p.Topic, p.Partition
+// pipe sends statements on a pipeline and reads their results, in order,
+// at each sync.
+type pipe struct {
+	pl      *pgconn.Pipeline
+	pending []pending
+	count   *atomic.Int64
+}
+
+type pending struct {
+	name string
+	row  func(values [][]byte) error
+	done func(tag pgconn.CommandTag) error
+}
+
+var binaryFormat = []int16{1}
+
+// send queues a statement; row is called with each row of its result, done
+// with its command tag.
+func (p *pipe) send(name, sql string, ps *params, row func([][]byte) error) {
+	p.sendTag(name, sql, ps, row, nil)
+}
+
+func (p *pipe) sendTag(name, sql string, ps *params, row func([][]byte) error, done func(pgconn.CommandTag) error) {
+	if ps == nil {
+		ps = &params{}
 	}
-	ids := make([]string, len(users))
-	from := make([]time.Time, len(users))
-	to := make([]time.Time, len(users))
-	gap := SessionGap.Milliseconds()
-	for i, u := range users {
-		ids[i] = u.User
-		from[i] = time.UnixMilli(u.From - gap).UTC()
-		to[i] = time.UnixMilli(u.To + gap).UTC()
+	p.pl.SendQueryParams(sql, ps.values, ps.oids, binaryFormat, binaryFormat)
+	p.pending = append(p.pending, pending{name, row, done})
+	p.count.Add(1)
+}
+
+// flush sends what is queued, for the server to start on it.
+func (p *pipe) flush() error { return p.pl.Flush() }
+
+// sync ends what is queued with a synchronisation point and reads every
+// result. The first error is returned; the server skips the rest.
+func (p *pipe) sync() error {
+	if err := p.pl.Sync(); err != nil {
+		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(`INSERT INTO analytics.offsets (consumer_group, topic, partition)
+	todo := p.pending
+	p.pending = nil
+	for _, q := range todo {
+		res, err := p.pl.GetResults()
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.name, err)
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		if !ok {
+			return fmt.Errorf("%s: unexpected result %T", q.name, res)
+		}
+		var rowErr error
+		for rr.NextRow() {
+			if rowErr == nil && q.row != nil {
+				rowErr = q.row(rr.Values())
+			}
+		}
+		tag, err := rr.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.name, err)
+		}
+		if rowErr != nil {
+			return fmt.Errorf("%s: %w", q.name, rowErr)
+		}
+		if q.done != nil {
+			if err := q.done(tag); err != nil {
+				return fmt.Errorf("%s: %w", q.name, err)
+			}
+		}
+	}
+	res, err := p.pl.GetResults()
+	if err != nil {
+		return err
+	}
+	if _, ok := res.(*pgconn.PipelineSync); !ok {
+		return fmt.Errorf("sync: unexpected result %T", res)
+	}
+	return nil
+}
+
+// minuteKey names a category's minute of products.
+type minuteKey struct {
+	start    int64
+	category string
+}
+
+// stored is what the transaction read: the rows the batch adds to (empty
+// where they were missing), locked, and the users' sessions.
+type stored struct {
+	windows  map[WindowKey][]byte
+	products map[minuteKey]*ProductList
+	searches map[int64]*SearchList
+	// latest holds each user with a row: its latest session, nil for none.
+	latest  map[string]*Session
+	earlier map[string][]Session
+}
+
+func newStored(users int) *stored {
+	return &stored{windows: map[WindowKey][]byte{}, products: map[minuteKey]*ProductList{},
+		searches: map[int64]*SearchList{}, latest: make(map[string]*Session, users), earlier: map[string][]Session{}}
+}
+
+// lockUsers begins the transaction and queues the statements that lock
+// and read the watermarks of parts (creating missing ones) and the rows of
+// the users of sessions that exist, in that order, each in key order. The
+// returned watermarks, and st's users, are filled at the next sync.
+func (s *Postgres) lockUsers(p *pipe, parts []Partition, sessions []UserPoints, st *stored) map[Partition]Mark {
+	marks := make(map[Partition]Mark, len(parts))
+	topics, nums := make([]string, len(parts)), make([]int32, len(parts))
+	for i, pt := range parts {
+		topics[i], nums[i] = pt.Topic, pt.Partition
+	}
+	p.send("begin", "BEGIN", nil, nil)
+	p.send("create watermarks", `INSERT INTO analytics.offsets (consumer_group, topic, partition)
 SELECT $1, t, p FROM unnest($2::text[], $3::int[]) AS x(t, p)
-ON CONFLICT DO NOTHING`, s.group, topics, nums)
-	b.Queue(`SELECT o.topic, o.partition, o.last_offset, o.max_event_at
+ON CONFLICT DO NOTHING`, (&params{}).text(s.group).texts(topics).int4s(nums), nil)
+	p.send("lock watermarks", `SELECT o.topic, o.partition, o.last_offset, o.max_event_at
 FROM analytics.offsets o JOIN unnest($2::text[], $3::int[]) AS x(t, p) ON o.topic = x.t AND o.partition = x.p
 WHERE o.consumer_group = $1
 ORDER BY o.topic, o.partition
-FOR UPDATE OF o`, s.group, topics, nums)
-	if len(users) > 0 {
-		// Users are sorted: their rows are locked in one order by everyone.
-		b.Queue(`INSERT INTO analytics.users (user_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING`, ids)
-		b.Queue(`SELECT 1 FROM analytics.users WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE`, ids)
-		b.Queue(`SELECT s.user_id, s.start_at, s.end_at, s.events, s.pages, s.orders, s.revenue_cents
-FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS x(id, lo, hi)
-JOIN analytics.sessions s ON s.user_id = x.id AND s.end_at >= x.lo AND s.start_at <= x.hi`, ids, from, to)
-	}
-	s.statements.Add(int64(b.Len()))
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("begin: %w", err)
-	}
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("create watermarks: %w", err)
-	}
-	marks := map[Partition]Mark{}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock watermarks: %w", err)
-	}
-	for rows.Next() {
-		var p Partition
+FOR UPDATE OF o`, (&params{}).text(s.group).texts(topics).int4s(nums), func(v [][]byte) error {
+		pt := Partition{Topic: string(v[0])}
 		var mk Mark
-		var at *time.Time
-		if err := rows.Scan(&p.Topic, &p.Partition, &mk.Offset, &at); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("read watermarks: %w", err)
+		var err error
+		if pt.Partition, err = readInt4(v[1]); err != nil {
+			return err
 		}
-		if at != nil {
-			mk.MaxEventAt = at.UnixMilli()
+		if mk.Offset, err = readInt8(v[2]); err != nil {
+			return err
 		}
-		marks[p] = mk
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("lock watermarks: %w", err)
-	}
-	stored := map[string][]Session{}
-	if len(users) > 0 {
-		if _, err := br.Exec(); err != nil {
-			return nil, nil, fmt.Errorf("create users: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			return nil, nil, fmt.Errorf("lock users: %w", err)
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return nil, nil, fmt.Errorf("read sessions: %w", err)
-		}
-		for rows.Next() {
-			var ss Session
-			var start, end time.Time
-			if err := rows.Scan(&ss.User, &start, &end, &ss.Events, &ss.Pages, &ss.Orders, &ss.Revenue); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("read sessions: %w", err)
+		if v[3] != nil {
+			if mk.MaxEventAt, err = readTime(v[3]); err != nil {
+				return err
 			}
-			ss.Start, ss.End = start.UnixMilli(), end.UnixMilli()
-			stored[ss.User] = append(stored[ss.User], ss)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("read sessions: %w", err)
-		}
+		marks[pt] = mk
+		return nil
+	})
+	if len(sessions) == 0 {
+		return marks
 	}
-	return marks, stored, br.Close()
+	users := make([]string, len(sessions))
+	for i, u := range sessions {
+		users[i] = u.User
+	}
+	// A missing user is created by the write (see ErrUserCreated).
+	stored := make([]Session, 0, len(users))
+	p.send("lock users", `SELECT user_id, start_at, end_at, events, pages, orders, revenue_cents
+FROM analytics.users WHERE user_id = ANY($1::text[])
+ORDER BY user_id
+FOR UPDATE`, (&params{}).texts(users), func(v [][]byte) error {
+		user := string(v[0])
+		st.latest[user] = nil
+		for _, c := range v[1:] {
+			if c == nil {
+				return nil // no session (a row from before sessions were kept here)
+			}
+		}
+		ss, err := readSession(v)
+		if err != nil {
+			return err
+		}
+		stored = append(stored, ss)
+		st.latest[user] = &stored[len(stored)-1]
+		return nil
+	})
+	return marks
 }
 
-func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
+// lockRows queues the statements that lock and read the rows d adds to,
+// creating them empty where missing, each kind in key order; st is filled
+// at the next sync.
+func (s *Postgres) lockRows(p *pipe, d *Delta, st *stored) {
+	if n := len(d.Windows); n > 0 {
+		secs, starts, cats := make([]int32, n), make([]int64, n), make([]string, n)
+		for i, w := range d.Windows {
+			secs[i], starts[i], cats[i] = w.Seconds, w.Start, w.Category
+		}
+		keys := (&params{}).int4s(secs).times(starts, nil).texts(cats)
+		p.send("create window rows", `INSERT INTO analytics.windows (window_seconds, start_at, category)
+SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::text[])
+ON CONFLICT DO NOTHING`, keys, nil)
+		p.send("lock window rows", `SELECT w.window_seconds, w.start_at, w.category, w.user_set
+FROM analytics.windows w JOIN unnest($1::int[], $2::timestamptz[], $3::text[]) AS x(s, t, c)
+    ON w.window_seconds = x.s AND w.start_at = x.t AND w.category = x.c
+ORDER BY w.window_seconds, w.start_at, w.category
+FOR UPDATE OF w`, keys, func(v [][]byte) error {
+			var k WindowKey
+			var err error
+			if k.Seconds, err = readInt4(v[0]); err != nil {
+				return err
+			}
+			if k.Start, err = readTime(v[1]); err != nil {
+				return err
+			}
+			k.Category = string(v[2])
+			st.windows[k] = slices.Clone(v[3]) // v is the connection's buffer
+			return nil
+		})
+	}
+	if n := len(d.Products); n > 0 {
+		starts, cats := make([]int64, n), make([]string, n)
+		for i, m := range d.Products {
+			starts[i], cats[i] = m.Start, m.Category
+		}
+		keys := (&params{}).times(starts, nil).texts(cats)
+		p.send("create product minutes", `INSERT INTO analytics.category_minutes (start_at, category, product_ids, views, add_to_cart, units, revenue_cents)
+SELECT t, c, '{}', '{}', '{}', '{}', '{}' FROM unnest($1::timestamptz[], $2::text[]) AS x(t, c)
+ON CONFLICT DO NOTHING`, keys, nil)
+		p.send("lock product minutes", `SELECT m.start_at, m.category, m.product_ids, m.views, m.add_to_cart, m.units, m.revenue_cents
+FROM analytics.category_minutes m JOIN unnest($1::timestamptz[], $2::text[]) AS x(t, c)
+    ON m.start_at = x.t AND m.category = x.c
+ORDER BY m.start_at, m.category
+FOR UPDATE OF m`, keys, func(v [][]byte) error {
+			var k minuteKey
+			var err error
+			if k.start, err = readTime(v[0]); err != nil {
+				return err
+			}
+			k.category = string(v[1])
+			l := &ProductList{}
+			if l.IDs, err = readTexts(v[2]); err != nil {
+				return err
+			}
+			for i, dst := range []*[]int64{&l.Views, &l.AddToCart, &l.Units, &l.Revenue} {
+				if *dst, err = readInt8s(v[3+i]); err != nil {
+					return err
+				}
+				if len(*dst) != len(l.IDs) {
+					return fmt.Errorf("product minute %s: arrays of different lengths: %w", k.category, errWire)
+				}
+			}
+			st.products[k] = l
+			return nil
+		})
+	}
+	if n := len(d.Searches); n > 0 {
+		starts := make([]int64, n)
+		for i, m := range d.Searches {
+			starts[i] = m.Start
+		}
+		keys := (&params{}).times(starts, nil)
+		p.send("create search minutes", `INSERT INTO analytics.search_minutes (start_at, queries, searches)
+SELECT t, '{}', '{}' FROM unnest($1::timestamptz[]) AS x(t)
+ON CONFLICT DO NOTHING`, keys, nil)
+		p.send("lock search minutes", `SELECT m.start_at, m.queries, m.searches
+FROM analytics.search_minutes m JOIN unnest($1::timestamptz[]) AS x(t) ON m.start_at = x.t
+ORDER BY m.start_at
+FOR UPDATE OF m`, keys, func(v [][]byte) error {
+			at, err := readTime(v[0])
+			if err != nil {
+				return err
+			}
+			l := &SearchList{}
+			if l.Queries, err = readTexts(v[1]); err != nil {
+				return err
+			}
+			if l.Searches, err = readInt8s(v[2]); err != nil {
+				return err
+			}
+			if len(l.Searches) != len(l.Queries) {
+				return fmt.Errorf("search minute: arrays of different lengths: %w", errWire)
+			}
+			st.searches[at] = l
+			return nil
+		})
+	}
+}
 
-// write sends every change of d, and the new watermarks, in one batch.
-func (s *Postgres) write(ctx context.Context, tx batcher, d *Delta, deleted, written []Session) error {
-	b := &pgx.Batch{}
-	var what []string
-	queue := func(name, sql string, args ...any) {
-		b.Queue(sql, args...)
-		what = append(what, name)
+// readEarlier reads the earlier sessions near the events of the users
+// whose events come before their latest session (users are locked).
+func (s *Postgres) readEarlier(p *pipe, d *Delta, st *stored) error {
+	var users []string
+	var from, to []int64
+	gap := SessionGap.Milliseconds()
+	for _, u := range d.Sessions {
+		l, ok := st.latest[u.User]
+		if !ok || !NeedsEarlier(l, u.Points) {
+			continue
+		}
+		lo, hi := u.Points[0].At, u.Points[0].At
+		for _, pt := range u.Points {
+			lo, hi = min(lo, pt.At), max(hi, pt.At)
+		}
+		users, from, to = append(users, u.User), append(from, lo-gap), append(to, hi+gap)
 	}
-	if len(d.Windows) > 0 {
-		keys := slices.SortedFunc(maps.Keys(d.Windows), compareWindowKeys)
-		n := len(keys)
-		secs, starts, cats := make([]int32, n), make([]time.Time, n), make([]string, n)
-		cols := make([][]int64, 16)
-		for i := range cols {
-			cols[i] = make([]int64, n)
-		}
-		for i, k := range keys {
-			secs[i], starts[i], cats[i] = k.Seconds, ms(k.Start), k.Category
-			c := d.Windows[k]
-			for j, v := range []int64{c.PageViews, c.ProductViews, c.Clicks, c.Searches, c.AddToCart, c.RemoveFromCart,
-				c.Orders, c.Units, c.OrderValue, c.PaidOrders, c.Revenue, c.FailedPayments, c.Shipped, c.Cancellations,
-				c.Refunds, c.Refunded} {
-				cols[j][i] = v
-			}
-		}
-		args := []any{secs, starts, cats}
-		for _, c := range cols {
-			args = append(args, c)
-		}
-		args = append(args, userLists(d, keys))
-		queue("windows", upsertWindows, args...)
+	if len(users) == 0 {
+		return nil
 	}
-	if len(d.Products) > 0 {
-		keys := slices.SortedFunc(maps.Keys(d.Products), func(a, b ProductKey) int {
-			if c := compareWindowKeys(a.WindowKey, b.WindowKey); c != 0 {
-				return c
+	p.send("read earlier sessions", `SELECT s.user_id, s.start_at, s.end_at, s.events, s.pages, s.orders, s.revenue_cents
+FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS x(id, lo, hi)
+JOIN analytics.earlier_sessions s ON s.user_id = x.id AND s.end_at >= x.lo AND s.start_at <= x.hi`,
+		(&params{}).texts(users).times(from, nil).times(to, nil), func(v [][]byte) error {
+			ss, err := readSession(v)
+			if err != nil {
+				return err
 			}
-			return cmp.Compare(a.Product, b.Product)
+			st.earlier[ss.User] = append(st.earlier[ss.User], ss)
+			return nil
 		})
-		n := len(keys)
-		starts, cats, ids := make([]time.Time, n), make([]string, n), make([]string, n)
-		views, carts, units, revenue := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		for i, k := range keys {
-			c := d.Products[k]
-			starts[i], cats[i], ids[i] = ms(k.Start), k.Category, k.Product
-			views[i], carts[i], units[i], revenue[i] = c.Views, c.AddToCart, c.Units, c.Revenue
-		}
-		queue("products", upsertProducts, starts, cats, ids, views, carts, units, revenue)
+	return p.sync()
+}
+
+func readSession(v [][]byte) (Session, error) {
+	ss := Session{User: string(v[0])}
+	var err error
+	if ss.Start, err = readTime(v[1]); err != nil {
+		return ss, err
 	}
-	if len(d.Searches) > 0 {
-		type row struct {
-			start int64
-			hash  []byte
-			query string
-			n     int64
+	if ss.End, err = readTime(v[2]); err != nil {
+		return ss, err
+	}
+	for i, dst := range []*int64{&ss.Events, &ss.Pages, &ss.Orders, &ss.Revenue} {
+		if *dst, err = readInt8(v[3+i]); err != nil {
+			return ss, err
 		}
-		rows := make([]row, 0, len(d.Searches))
-		for k, n := range d.Searches {
-			rows = append(rows, row{k.Start, queryHash(k.Query), k.Query, n})
+	}
+	return ss, nil
+}
+
+// write sends what d adds merged with the rows read, the users' sessions,
+// late events, metrics and the new watermarks, and commits. The heaviest
+// statements go first, each sent as soon as it is built.
+func (s *Postgres) write(p *pipe, d *Delta, st *stored) error {
+	// Sessions: each user's latest in its row, the earlier ones apart.
+	var created, updated, deleted, inserted []Session
+	for _, u := range d.Sessions {
+		l, exists := st.latest[u.User]
+		next, del, ins := MergeLatest(u.User, l, st.earlier[u.User], u.Points)
+		switch {
+		case !exists:
+			created = append(created, next)
+		case l == nil || *l != next:
+			updated = append(updated, next)
 		}
-		slices.SortFunc(rows, func(a, b row) int {
-			if c := cmp.Compare(a.start, b.start); c != 0 {
-				return c
+		deleted = append(deleted, del...)
+		inserted = append(inserted, ins...)
+	}
+	if len(updated) > 0 {
+		p.send("latest sessions", `UPDATE analytics.users AS u SET start_at = ($2::timestamptz[])[x.i],
+    end_at = ($3::timestamptz[])[x.i], events = ($4::bigint[])[x.i], pages = ($5::bigint[])[x.i],
+    orders = ($6::bigint[])[x.i], revenue_cents = ($7::bigint[])[x.i]
+FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i)
+WHERE u.user_id = x.id`, sessionParams(updated), nil)
+	}
+	if len(created) > 0 {
+		// Not ON CONFLICT: a user another invocation created meanwhile
+		// fails the transaction, which is tried again (ErrUserCreated).
+		p.send("new users", `INSERT INTO analytics.users (user_id, start_at, end_at, events, pages, orders, revenue_cents)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])`,
+			sessionParams(created), nil)
+	}
+	if len(deleted) > 0 {
+		users, starts := make([]string, len(deleted)), make([]int64, len(deleted))
+		for i, s := range deleted {
+			users[i], starts[i] = s.User, s.Start
+		}
+		p.send("merged sessions", `DELETE FROM analytics.earlier_sessions s USING unnest($1::text[], $2::timestamptz[]) AS x(u, t)
+WHERE s.user_id = x.u AND s.start_at = x.t`, (&params{}).texts(users).times(starts, nil), nil)
+	}
+	if len(inserted) > 0 {
+		p.send("earlier sessions", `INSERT INTO analytics.earlier_sessions (user_id, start_at, end_at, events, pages, orders, revenue_cents)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])`,
+			sessionParams(inserted), nil)
+	}
+	if err := p.flush(); err != nil {
+		return fmt.Errorf("write sessions: %w", err)
+	}
+
+	// Window rows: counters added, users merged.
+	if n := len(d.Windows); n > 0 {
+		counts := make([]int64, n)
+		sets := make([][]byte, n)
+		for i, w := range d.Windows {
+			set, k := MergeUsers(st.windows[w.WindowKey], w.Users)
+			counts[i], sets[i] = int64(k), set
+		}
+		p.send("window rows", updateWindows, windowParams(d.Windows, counts, sets), nil)
+		if err := p.flush(); err != nil {
+			return fmt.Errorf("write window rows: %w", err)
+		}
+	}
+
+	// Product and search minutes: merged.
+	if n := len(d.Products); n > 0 {
+		var all ProductList
+		starts, cats, lo, hi := make([]int64, n), make([]string, n), make([]int32, n), make([]int32, n)
+		for i, m := range d.Products {
+			starts[i], cats[i], lo[i] = m.Start, m.Category, int32(all.Len()+1)
+			stored := st.products[minuteKey{m.Start, m.Category}]
+			if stored == nil {
+				stored = &ProductList{}
 			}
-			return slices.Compare(a.hash, b.hash)
-		})
-		starts, hashes, queries, counts := make([]time.Time, len(rows)), make([][]byte, len(rows)), make([]string, len(rows)), make([]int64, len(rows))
-		for i, r := range rows {
-			starts[i], hashes[i], queries[i], counts[i] = ms(r.start), r.hash, r.query, r.n
+			MergeProducts(&all, stored, m.Products)
+			hi[i] = int32(all.Len())
 		}
-		queue("search terms", upsertSearches, starts, hashes, queries, counts)
+		p.send("product minutes", updateProducts, (&params{}).times(starts, nil).texts(cats).int4s(lo).int4s(hi).
+			texts(all.IDs).int8s(all.Views).int8s(all.AddToCart).int8s(all.Units).int8s(all.Revenue), nil)
 	}
-	if len(d.Late) > 0 {
-		n := len(d.Late)
+	if n := len(d.Searches); n > 0 {
+		var all SearchList
+		starts, lo, hi := make([]int64, n), make([]int32, n), make([]int32, n)
+		for i, m := range d.Searches {
+			starts[i], lo[i] = m.Start, int32(len(all.Queries)+1)
+			stored := st.searches[m.Start]
+			if stored == nil {
+				stored = &SearchList{}
+			}
+			MergeSearches(&all, stored, m.Queries)
+			hi[i] = int32(len(all.Queries))
+		}
+		p.send("search minutes", updateSearches, (&params{}).times(starts, nil).int4s(lo).int4s(hi).texts(all.Queries).int8s(all.Searches), nil)
+	}
+	if n := len(d.Late); n > 0 {
 		topics, parts, offs, ids, types := make([]string, n), make([]int32, n), make([]int64, n), make([]string, n), make([]string, n)
-		ats, maxs, values := make([]time.Time, n), make([]time.Time, n), make([][]byte, n)
+		ats, maxs, values := make([]int64, n), make([]int64, n), make([][]byte, n)
 		for i, l := range d.Late {
 			topics[i], parts[i], offs[i], ids[i], types[i] = l.Topic, l.Partition.Partition, l.Offset, l.EventID, l.Type
-			ats[i], maxs[i], values[i] = ms(l.At), ms(l.MaxEventAt), l.Value
+			ats[i], maxs[i], values[i] = l.At, l.MaxEventAt, l.Value
 		}
-		queue("late events", `INSERT INTO analytics.late_events (topic, partition, "offset", event_id, event_type, occurred_at, max_event_at, value)
+		p.send("late events", `INSERT INTO analytics.late_events (topic, partition, "offset", event_id, event_type, occurred_at, max_event_at, value)
 SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::bytea[])
-ON CONFLICT DO NOTHING`, topics, parts, offs, ids, types, ats, maxs, values)
+ON CONFLICT DO NOTHING`, (&params{}).texts(topics).int4s(parts).int8s(offs).texts(ids).texts(types).
+			times(ats, nil).times(maxs, nil).byteas(values), nil)
 	}
-	if len(d.Metrics) > 0 {
-		n := len(d.Metrics)
+	if n := len(d.Metrics); n > 0 {
 		topics, parts, offs, ids, names := make([]string, n), make([]int32, n), make([]int64, n), make([]string, n), make([]string, n)
-		values, cats, ats := make([]float64, n), make([]string, n), make([]time.Time, n)
+		values, cats, ats := make([]float64, n), make([]string, n), make([]int64, n)
 		for i, m := range d.Metrics {
 			topics[i], parts[i], offs[i], ids[i], names[i] = m.Topic, m.Partition.Partition, m.Offset, m.EventID, m.Name
-			values[i], cats[i], ats[i] = m.Value, m.Category, ms(m.At)
+			values[i], cats[i], ats[i] = m.Value, m.Category, m.At
 		}
-		queue("metrics", `INSERT INTO analytics.metrics (topic, partition, "offset", event_id, name, value, category, occurred_at)
+		p.send("metrics", `INSERT INTO analytics.metrics (topic, partition, "offset", event_id, name, value, category, occurred_at)
 SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::timestamptz[])
-ON CONFLICT DO NOTHING`, topics, parts, offs, ids, names, values, cats, ats)
-	}
-	// A session whose start stays is updated in place; one merged into
-	// another (its start gone) is deleted.
-	kept := make(map[Session]bool, len(written))
-	for _, s := range written {
-		kept[Session{User: s.User, Start: s.Start}] = true
-	}
-	var gone []Session
-	for _, s := range deleted {
-		if !kept[Session{User: s.User, Start: s.Start}] {
-			gone = append(gone, s)
-		}
-	}
-	if len(gone) > 0 {
-		users, starts := make([]string, len(gone)), make([]time.Time, len(gone))
-		for i, s := range gone {
-			users[i], starts[i] = s.User, ms(s.Start)
-		}
-		queue("merged sessions", `DELETE FROM analytics.sessions s USING unnest($1::text[], $2::timestamptz[]) AS x(u, t)
-WHERE s.user_id = x.u AND s.start_at = x.t`, users, starts)
-	}
-	if len(written) > 0 {
-		n := len(written)
-		users, starts, ends := make([]string, n), make([]time.Time, n), make([]time.Time, n)
-		evs, pages, orders, revenue := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		for i, s := range written {
-			users[i], starts[i], ends[i] = s.User, ms(s.Start), ms(s.End)
-			evs[i], pages[i], orders[i], revenue[i] = s.Events, s.Pages, s.Orders, s.Revenue
-		}
-		queue("sessions", `INSERT INTO analytics.sessions AS s (user_id, start_at, end_at, events, pages, orders, revenue_cents)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-ON CONFLICT (user_id, start_at) DO UPDATE SET end_at = excluded.end_at, events = excluded.events,
-    pages = excluded.pages, orders = excluded.orders, revenue_cents = excluded.revenue_cents`,
-			users, starts, ends, evs, pages, orders, revenue)
+ON CONFLICT DO NOTHING`, (&params{}).texts(topics).int4s(parts).int8s(offs).texts(ids).texts(names).float8s(values).
+			texts(cats).times(ats, nil), nil)
 	}
 	if len(d.Marks) > 0 {
 		parts := slices.SortedFunc(maps.Keys(d.Marks), comparePartitions)
-		topics, nums, offs, ats := make([]string, len(parts)), make([]int32, len(parts)), make([]int64, len(parts)), make([]*time.Time, len(parts))
-		for i, p := range parts {
-			mk := d.Marks[p]
-			topics[i], nums[i], offs[i] = p.Topic, p.Partition, mk.Offset
-			if mk.MaxEventAt != 0 {
-				t := ms(mk.MaxEventAt)
-				ats[i] = &t
-			}
+		n := len(parts)
+		topics, nums, offs, ats, null := make([]string, n), make([]int32, n), make([]int64, n), make([]int64, n), make([]bool, n)
+		for i, pt := range parts {
+			mk := d.Marks[pt]
+			topics[i], nums[i], offs[i], ats[i], null[i] = pt.Topic, pt.Partition, mk.Offset, mk.MaxEventAt, mk.MaxEventAt == 0
 		}
-		queue("watermarks", `UPDATE analytics.offsets o SET last_offset = x.off, max_event_at = x.at, updated_at = now()
+		p.send("watermarks", `UPDATE analytics.offsets o SET last_offset = x.off, max_event_at = x.at, updated_at = now()
 FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[]) AS x(t, p, off, at)
-WHERE o.consumer_group = $1 AND o.topic = x.t AND o.partition = x.p`, s.group, topics, nums, offs, ats)
+WHERE o.consumer_group = $1 AND o.topic = x.t AND o.partition = x.p`,
+			(&params{}).text(s.group).texts(topics).int4s(nums).int8s(offs).times(ats, null), nil)
 	}
-	queue("commit", "COMMIT")
-	s.statements.Add(int64(b.Len()))
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	for _, name := range what {
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+	p.sendTag("commit", "COMMIT", nil, nil, func(tag pgconn.CommandTag) error {
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("the server answered %q", tag.String())
 		}
-		if name == "commit" && tag.String() != "COMMIT" {
-			return fmt.Errorf("commit: the server answered %q", tag.String())
+		return nil
+	})
+	if err := p.sync(); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "users" {
+			return fmt.Errorf("write: %w (%w)", ErrUserCreated, err)
 		}
+		return fmt.Errorf("write: %w", err)
 	}
-	return br.Close()
+	return nil
 }
 
-// userLists returns, for each window row of keys, its users in the batch,
-// sorted and joined by newlines (user ids are identifiers: no newline).
-func userLists(d *Delta, keys []WindowKey) []string {
-	per := make(map[WindowKey][]string, len(keys))
-	for k := range d.Users {
-		per[k.WindowKey] = append(per[k.WindowKey], k.User)
+// sessionParams returns the columns of sessions, in the order of the
+// sessions' columns.
+func sessionParams(ss []Session) *params {
+	n := len(ss)
+	users, starts, ends := make([]string, n), make([]int64, n), make([]int64, n)
+	evs, pages, orders, revenue := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, s := range ss {
+		users[i], starts[i], ends[i] = s.User, s.Start, s.End
+		evs[i], pages[i], orders[i], revenue[i] = s.Events, s.Pages, s.Orders, s.Revenue
 	}
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		us := per[k]
-		slices.Sort(us)
-		out[i] = strings.Join(us, "\n")
-	}
-	return out
+	return (&params{}).texts(users).times(starts, nil).times(ends, nil).int8s(evs).int8s(pages).int8s(orders).int8s(revenue)
 }
 
-// batcher sends pipelined batches: a connection, or a transaction.
-type batcher interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+// windowParams returns the parameters of updateWindows.
+func windowParams(ws []WindowDelta, users []int64, sets [][]byte) *params {
+	n := len(ws)
+	secs, starts, cats := make([]int32, n), make([]int64, n), make([]string, n)
+	var cols [16][]int64
+	for i := range cols {
+		cols[i] = make([]int64, n)
+	}
+	for i, w := range ws {
+		secs[i], starts[i], cats[i] = w.Seconds, w.Start, w.Category
+		c := &w.Counters
+		for j, v := range [16]int64{c.PageViews, c.ProductViews, c.Clicks, c.Searches, c.AddToCart, c.RemoveFromCart,
+			c.Orders, c.Units, c.OrderValue, c.PaidOrders, c.Revenue, c.FailedPayments, c.Shipped, c.Cancellations,
+			c.Refunds, c.Refunded} {
+			cols[j][i] = v
+		}
+	}
+	ps := (&params{}).int4s(secs).times(starts, nil).texts(cats)
+	for _, c := range cols {
+		ps.int8s(c)
+	}
+	return ps.int8s(users).byteas(sets)
 }
 
 func compareWindowKeys(a, b WindowKey) int {
-	if c := cmp.Compare(a.Seconds, b.Seconds); c != 0 {
-		return c
+	if a.Seconds != b.Seconds {
+		return int(a.Seconds - b.Seconds)
 	}
-	if c := cmp.Compare(a.Start, b.Start); c != 0 {
-		return c
+	if a.Start != b.Start {
+		if a.Start < b.Start {
+			return -1
+		}
+		return 1
 	}
-	return cmp.Compare(a.Category, b.Category)
+	switch {
+	case a.Category < b.Category:
+		return -1
+	case a.Category > b.Category:
+		return 1
+	}
+	return 0
 }
 
-const upsertWindows = `INSERT INTO analytics.windows AS w (window_seconds, start_at, category,
-    page_views, product_views, clicks, searches, add_to_cart, remove_from_cart,
-    orders, units, order_value_cents, paid_orders, revenue_cents, failed_payments,
-    shipped, cancellations, refunds, refunded_cents, user_ids, users)
-SELECT s, t, c, pv, prv, cl, se, ac, rc, o, un, ov, po, rv, fp, sh, ca, rf, rfc, ids, cardinality(ids)
-FROM (SELECT s, t, c, pv, prv, cl, se, ac, rc, o, un, ov, po, rv, fp, sh, ca, rf, rfc, string_to_array(u, E'\n') AS ids
-    FROM unnest($1::int[], $2::timestamptz[], $3::text[],
-    $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
-    $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-    $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::text[])
-    AS x(s, t, c, pv, prv, cl, se, ac, rc, o, un, ov, po, rv, fp, sh, ca, rf, rfc, u)) d
-ON CONFLICT (window_seconds, start_at, category) DO UPDATE SET
-    page_views = w.page_views + excluded.page_views,
-    product_views = w.product_views + excluded.product_views,
-    clicks = w.clicks + excluded.clicks,
-    searches = w.searches + excluded.searches,
-    add_to_cart = w.add_to_cart + excluded.add_to_cart,
-    remove_from_cart = w.remove_from_cart + excluded.remove_from_cart,
-    orders = w.orders + excluded.orders,
-    units = w.units + excluded.units,
-    order_value_cents = w.order_value_cents + excluded.order_value_cents,
-    paid_orders = w.paid_orders + excluded.paid_orders,
-    revenue_cents = w.revenue_cents + excluded.revenue_cents,
-    failed_payments = w.failed_payments + excluded.failed_payments,
-    shipped = w.shipped + excluded.shipped,
-    cancellations = w.cancellations + excluded.cancellations,
-    refunds = w.refunds + excluded.refunds,
-    refunded_cents = w.refunded_cents + excluded.refunded_cents,
-    (user_ids, users) = (SELECT m.ids, cardinality(m.ids) FROM
-        (SELECT array_agg(DISTINCT u ORDER BY u) AS ids FROM unnest(w.user_ids || excluded.user_ids) AS u) m),
-    updated_at = now()`
+// updateWindows adds the batch's counters to locked rows and sets their
+// merged users.
+const updateWindows = `UPDATE analytics.windows AS w SET
+    page_views = w.page_views + ($4::bigint[])[x.i],
+    product_views = w.product_views + ($5::bigint[])[x.i],
+    clicks = w.clicks + ($6::bigint[])[x.i],
+    searches = w.searches + ($7::bigint[])[x.i],
+    add_to_cart = w.add_to_cart + ($8::bigint[])[x.i],
+    remove_from_cart = w.remove_from_cart + ($9::bigint[])[x.i],
+    orders = w.orders + ($10::bigint[])[x.i],
+    units = w.units + ($11::bigint[])[x.i],
+    order_value_cents = w.order_value_cents + ($12::bigint[])[x.i],
+    paid_orders = w.paid_orders + ($13::bigint[])[x.i],
+    revenue_cents = w.revenue_cents + ($14::bigint[])[x.i],
+    failed_payments = w.failed_payments + ($15::bigint[])[x.i],
+    shipped = w.shipped + ($16::bigint[])[x.i],
+    cancellations = w.cancellations + ($17::bigint[])[x.i],
+    refunds = w.refunds + ($18::bigint[])[x.i],
+    refunded_cents = w.refunded_cents + ($19::bigint[])[x.i],
+    users = ($20::bigint[])[x.i],
+    user_set = ($21::bytea[])[x.i],
+    updated_at = now()
+FROM unnest($1::int[], $2::timestamptz[], $3::text[]) WITH ORDINALITY AS x(s, t, c, i)
+WHERE w.window_seconds = x.s AND w.start_at = x.t AND w.category = x.c`
 
-const upsertProducts = `INSERT INTO analytics.product_minutes AS p (start_at, category, product_id,
-    views, add_to_cart, units, revenue_cents)
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-ON CONFLICT (start_at, category, product_id) DO UPDATE SET
-    views = p.views + excluded.views,
-    add_to_cart = p.add_to_cart + excluded.add_to_cart,
-    units = p.units + excluded.units,
-    revenue_cents = p.revenue_cents + excluded.revenue_cents`
+// The product and search minutes travel as flat arrays: minute i is
+// elements lo[i] to hi[i] of each.
 
-const upsertSearches = `INSERT INTO analytics.search_terms AS s (start_at, query_hash, query, searches)
-SELECT * FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::bigint[])
-ON CONFLICT (start_at, query_hash) DO UPDATE SET searches = s.searches + excluded.searches`
+const updateProducts = `UPDATE analytics.category_minutes AS m
+SET product_ids = ($5::text[])[x.lo:x.hi], views = ($6::bigint[])[x.lo:x.hi], add_to_cart = ($7::bigint[])[x.lo:x.hi],
+    units = ($8::bigint[])[x.lo:x.hi], revenue_cents = ($9::bigint[])[x.lo:x.hi]
+FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::int[]) AS x(t, c, lo, hi)
+WHERE m.start_at = x.t AND m.category = x.c`
+
+const updateSearches = `UPDATE analytics.search_minutes AS m
+SET queries = ($4::text[])[x.lo:x.hi], searches = ($5::bigint[])[x.lo:x.hi]
+FROM unnest($1::timestamptz[], $2::int[], $3::int[]) AS x(t, lo, hi)
+WHERE m.start_at = x.t`

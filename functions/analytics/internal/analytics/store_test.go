@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -234,5 +235,126 @@ func TestRejectsUnstorableText(t *testing.T) {
 	var searches int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM analytics.search_terms").Scan(&searches); err != nil || searches != 0 {
 		t.Fatalf("%d search terms (%v)", searches, err)
+	}
+}
+
+// msg is a user_events record of partition part.
+func msg(part int32, offset int64, e event.Event) *kafkabatch.Message {
+	return &kafkabatch.Message{Record: kafkabatch.Record{Topic: event.TopicUserEvents, Partition: part, Offset: offset}, Event: e}
+}
+
+// handle hands h one batch of msgs, which must succeed whole.
+func handle(t *testing.T, h *analytics.Handler, msgs ...*kafkabatch.Message) {
+	t.Helper()
+	b := kafkabatch.NewBatch(msgs)
+	if err := h.Handle(context.Background(), b); err != nil || len(b.Rejected()) > 0 {
+		t.Fatalf("batch: %v, rejected %v", err, b.Rejected())
+	}
+}
+
+// lostAnswer is a store whose next Apply commits but answers with an
+// error, as when the connection drops after the commit reached the server.
+type lostAnswer struct {
+	analytics.Store
+	lose bool
+}
+
+func (s *lostAnswer) Apply(ctx context.Context, parts []analytics.Partition, basis map[analytics.Partition]analytics.Mark, g *analytics.Folding) (*analytics.Delta, error) {
+	d, err := s.Store.Apply(ctx, parts, basis, g)
+	if err == nil && s.lose {
+		s.lose = false
+		return nil, errors.New("connection reset by peer")
+	}
+	return d, err
+}
+
+// TestLostCommitAnswer: a batch whose commit succeeded but whose answer was
+// lost is tried again: the stored watermarks are ahead of those the handler
+// folded on, it folds again on them, and nothing counts twice.
+func TestLostCommitAnswer(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t, nil)
+	store := &lostAnswer{Store: analytics.NewPostgres(pool, "analytics"), lose: true}
+	h := analytics.New(store)
+	handle(t, h, msg(0, 0, view("e-1", "u-1", t0, "books")), msg(0, 1, view("e-2", "u-2", t0, "books")))
+	if v, u := windowViews(t, pool, 60, t0, "books"); v != 2 || u != 2 {
+		t.Fatalf("window: %d views, %d users, want 2, 2", v, u)
+	}
+	if st := h.Stats(); st.Retries.Load() != 1 || st.Skipped.Load() != 2 || st.Applied.Load() != 0 {
+		t.Fatalf("retries %d, skipped %d, applied %d; want the retry to skip both", st.Retries.Load(), st.Skipped.Load(), st.Applied.Load())
+	}
+}
+
+// TestStaleWatermarks: a handler that did not commit a partition's last
+// batch (another invocation did) folds its batch again on the stored
+// watermarks: the replayed head is skipped, the rest counts once.
+func TestStaleWatermarks(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t, nil)
+	one := analytics.New(analytics.NewPostgres(pool, "analytics"))
+	other := analytics.New(analytics.NewPostgres(pool, "analytics"))
+	handle(t, one, msg(0, 0, view("e-1", "u-1", t0, "books")))
+	handle(t, other, msg(0, 0, view("e-1", "u-1", t0, "books")), msg(0, 1, view("e-2", "u-1", t0.Add(time.Second), "books")))
+	handle(t, one, msg(0, 1, view("e-2", "u-1", t0.Add(time.Second), "books")), msg(0, 2, view("e-3", "u-2", t0.Add(2*time.Second), "books")))
+	if v, u := windowViews(t, pool, 60, t0, "books"); v != 3 || u != 2 {
+		t.Fatalf("window: %d views, %d users, want 3, 2", v, u)
+	}
+	var events int64
+	if err := pool.QueryRow(context.Background(), `SELECT events FROM analytics.sessions WHERE user_id = 'u-1'`).Scan(&events); err != nil || events != 2 {
+		t.Fatalf("u-1's session: %d events (%v), want 2", events, err)
+	}
+}
+
+// TestUserCreatedMeanwhile: a user another transaction creates while a
+// batch's transaction runs (it found the user missing) fails that
+// transaction, which is tried again and then finds the user, locked.
+func TestUserCreatedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newDB(t, nil)
+	other, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback(ctx) }()
+	if _, err := other.Exec(ctx, `INSERT INTO analytics.users (user_id, start_at, end_at, events, pages, orders, revenue_cents)
+VALUES ('u-1', $1, $1, 1, 1, 0, 0)`, t0.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	h := analytics.New(analytics.NewPostgres(pool, "analytics"))
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Handle(ctx, kafkabatch.NewBatch([]*kafkabatch.Message{msg(0, 0, view("e-1", "u-1", t0, "books"))}))
+	}()
+	// Once the batch waits on the other transaction's user, that one commits.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).
+			Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the other transaction's user")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Stats().Retries.Load(); r != 1 {
+		t.Fatalf("%d retries, want 1", r)
+	}
+	var events int64
+	var start time.Time
+	if err := pool.QueryRow(ctx, `SELECT start_at, events FROM analytics.sessions WHERE user_id = 'u-1'`).Scan(&start, &events); err != nil ||
+		events != 2 || !start.Equal(t0.Add(-time.Minute)) {
+		t.Fatalf("u-1's session from %s with %d events (%v), want the other's extended", start, events, err)
 	}
 }
