@@ -1,17 +1,18 @@
 package event
 
 // canonical reads the canonical shape: the envelope, then the type's fields
-// under their snake_case names.
-func (r *reader) canonical() Event {
-	ts := r.get("event_type")
-	if ts == nil {
+// under their snake_case names. ts is the value of event_type.
+func (r *reader) canonical(ts *value) Event {
+	switch ts.kind {
+	case kindNull:
 		r.fail(missing("event_type"))
 		return nil
-	}
-	t := Type(r.str("event_type"))
-	if r.st.err != nil {
+	case kindString:
+	default:
+		r.wrong("event_type", "string", ts)
 		return nil
 	}
+	t := Type(r.st.text(ts))
 	e := New(t)
 	if e == nil {
 		r.fail(errorf(ReasonUnknownType, "event_type", "%q is not a known event type", clip(string(t))))
@@ -139,14 +140,16 @@ func (r *reader) fraudAlert(e *FraudAlert) {
 	if e.Score, ok = r.float("score"); !ok && r.st.err == nil {
 		r.fail(missing("score"))
 	}
-	for i, v := range r.array("reasons") {
+	var s reader
+	lo, end := elems(r.array("reasons"))
+	for i, j := 0, lo; j < end; i, j = i+1, r.st.skip(j) {
+		v := &r.st.tape[j].v
 		p := "reasons[" + itoa(i) + "]"
-		o, err := v.Object()
-		if err != nil {
-			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
+		if v.kind != kindObject {
+			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.kind))
 			return
 		}
-		s := r.sub(o, p)
+		r.sub(&s, v, p)
 		fr := FraudReason{Rule: s.str("rule"), Detail: s.str("detail")}
 		fr.Score, _ = s.float("score")
 		r.fail(s.st.err)
@@ -159,13 +162,14 @@ func (r *reader) supportAlert(e *SupportAlert) {
 	if n, ok := r.int("lowest_rating"); ok {
 		e.LowestRating = n
 	}
-	for i, v := range r.array("reasons") {
-		b, err := v.StringBytes()
-		if err != nil {
-			r.fail(errorf(ReasonWrongType, "reasons["+itoa(i)+"]", "want string, got %s", v.Type()))
+	lo, end := elems(r.array("reasons"))
+	for i, j := 0, lo; j < end; i, j = i+1, r.st.skip(j) {
+		v := &r.st.tape[j].v
+		if v.kind != kindString {
+			r.fail(errorf(ReasonWrongType, "reasons["+itoa(i)+"]", "want string, got %s", v.kind))
 			return
 		}
-		e.Reasons = append(e.Reasons, r.st.intern(b))
+		e.Reasons = append(e.Reasons, r.st.text(v))
 	}
 }
 
@@ -182,14 +186,16 @@ func (r *reader) deadLetter(e *DeadLetter) {
 	}
 	e.RecordKey = r.bytes("key")
 	e.RecordValue = r.bytes("value")
-	for i, v := range r.array("headers") {
+	var s reader
+	lo, end := elems(r.array("headers"))
+	for i, j := 0, lo; j < end; i, j = i+1, r.st.skip(j) {
+		v := &r.st.tape[j].v
 		p := "headers[" + itoa(i) + "]"
-		o, err := v.Object()
-		if err != nil {
-			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
+		if v.kind != kindObject {
+			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.kind))
 			return
 		}
-		s := r.sub(o, p)
+		r.sub(&s, v, p)
 		e.Headers = append(e.Headers, RecordHeader{Key: s.str("key"), Value: s.bytes("value")})
 		r.fail(s.st.err)
 	}

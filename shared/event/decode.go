@@ -3,8 +3,10 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,38 +50,33 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if len(value) > limit {
 		return nil, errorf(ReasonOversized, "", "record is %d bytes, max %d", len(value), limit)
 	}
-	if blank(value) {
-		return nil, errorf(ReasonNotJSON, "", "empty value")
-	}
 	sc, _ := d.pool.Get().(*scratch)
 	if sc == nil {
 		sc = new(scratch)
 	}
-	defer d.pool.Put(sc)
-	p := &sc.parser
-	v, err := p.ParseBytes(value)
-	if err != nil {
-		return nil, errorf(ReasonNotJSON, "", "%s", clip(err.Error()))
-	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, errorf(ReasonNotJSON, "", "top level is %s, want an object", v.Type())
-	}
+	e, err := sc.decode(value, src)
+	sc.state.done()
+	d.pool.Put(sc)
+	return e, err
+}
+
+func (sc *scratch) decode(value []byte, src Source) (Event, error) {
 	st := &sc.state
-	*st = state{arena: make([]byte, 0, len(value)), num: st.num[:0], members: st.members[:0]}
-	st.members = st.members[:0]
-	r := reader{o: o, st: st}
-	r.load()
+	root, err := sc.read(value)
+	if err != nil {
+		return nil, err
+	}
+	var r reader
+	st.open(&r, &root, "")
 	if st.err != nil {
 		return nil, st.err
 	}
 	var e Event
-	switch {
-	case r.lookup("event_type") != nil:
-		e = r.canonical()
-	case r.lookup("eventType") != nil || r.lookup("eventId") != nil:
+	if ts := r.lookup("event_type"); ts != nil {
+		e = r.canonical(ts)
+	} else if r.lookup("eventType") != nil || r.lookup("eventId") != nil {
 		e = r.camel()
-	default:
+	} else {
 		e = r.snake()
 	}
 	if st.err != nil {
@@ -87,7 +84,7 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	}
 	m := e.Meta()
 	if m.Origin.Shape != ShapeCanonical && m.EventID == "" {
-		m.EventID = deriveID(src, value)
+		m.EventID = sc.deriveID(src, value)
 		m.Origin.DerivedID = true
 	}
 	if err := e.Validate(); err != nil {
@@ -96,48 +93,127 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	return e, nil
 }
 
-// deriveID makes a stable event id from a record's coordinates and bytes, so
-// a replayed record keeps its id.
-func deriveID(src Source, value []byte) string {
-	h := sha256.New()
-	if src.Topic != "" {
-		var b [24]byte
-		h.Write([]byte(src.Topic))
-		h.Write([]byte{0})
-		h.Write(strconv.AppendInt(b[:0], int64(src.Partition), 10))
-		h.Write([]byte{0})
-		h.Write(strconv.AppendInt(b[:0], src.Offset, 10))
-		h.Write([]byte{0})
+// read reads rec into sc's tape, and returns the top-level object. Records
+// the one-pass reader does not take are read by fastjson, whose errors are
+// the record's.
+func (sc *scratch) read(rec []byte) (value, *Error) {
+	st := &sc.state
+	st.err = nil
+	var ok bool
+	st.src = st.copyRecord(rec)
+	if st.tape, ok = parseTape(st.src, st.tape[:0]); ok {
+		st.newArena()
+		return st.tape[0].v, nil
 	}
-	h.Write(value)
-	var sum [sha256.Size]byte
-	return "d-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+	if blank(rec) {
+		return value{}, errorf(ReasonNotJSON, "", "empty value")
+	}
+	v, err := sc.parser.ParseBytes(rec)
+	if err != nil {
+		return value{}, errorf(ReasonNotJSON, "", "%s", clip(err.Error()))
+	}
+	if v.Type() != fastjson.TypeObject {
+		return value{}, errorf(ReasonNotJSON, "", "top level is %s, want an object", v.Type())
+	}
+	c := converter{b: st.converted[:0], tape: st.tape[:0]}
+	c.put(0, 0, 0, v)
+	c.b = slices.Grow(c.b, textPad)
+	st.converted, st.src, st.tape = c.b, c.b, c.tape
+	st.newArena()
+	return st.tape[0].v, nil
 }
 
-// reader extracts typed fields from a parsed object; readers of nested
-// objects share the state of the record's reader.
+// deriveID makes a stable event id from a record's coordinates and bytes, so
+// a replayed record keeps its id: "d-" and the hex of the first half of the
+// SHA-256 of topic, partition and offset (when there is a topic), each
+// followed by a zero byte, and the bytes.
+func (sc *scratch) deriveID(src Source, value []byte) string {
+	b := sc.idInput[:0]
+	if src.Topic != "" {
+		b = append(b, src.Topic...)
+		b = append(b, 0)
+		b = strconv.AppendInt(b, int64(src.Partition), 10)
+		b = append(b, 0)
+		b = strconv.AppendInt(b, src.Offset, 10)
+		b = append(b, 0)
+	}
+	b = append(b, value...)
+	if cap(b) <= MaxRecordBytes+1024 { // keep no dead letter's worth of bytes
+		sc.idInput = b
+	}
+	sum := sha256.Sum256(b)
+	var id [2 + 32]byte
+	id[0], id[1] = 'd', '-'
+	hex.Encode(id[2:], sum[:16])
+	return string(id[:])
+}
+
+// reader extracts typed fields from one object of a record; readers of
+// nested objects share the state of the record's reader.
 type reader struct {
-	o      *fastjson.Object
-	kv     []member // the object's members, in order
+	lo, end uint32 // the object's members are tape[lo:end]
+	// next is the member after the last one found: readers mostly ask for
+	// keys in the order records have them.
+	next   uint32
+	mask   uint64 // the object's keyMask
 	prefix string
 	st     *state
 }
 
-type member struct {
-	k string
-	v *fastjson.Value
-}
-
 // state is shared by the readers of one record.
 type state struct {
-	err     *Error   // the first error
-	num     []byte   // scratch for number text
-	members []member // backing store of every reader's kv
-	// arena holds the bytes of every string field of the record, so that one
-	// allocation backs them all. It never grows beyond its capacity (the
-	// record's length, which unescaped strings cannot exceed), so the
-	// strings that point into it stay valid.
+	err *Error // the first error
+	// src holds the text of the strings, numbers and keys of the tape: the
+	// record (copied into buf) or what the fallback read of it converted.
+	src       []byte
+	buf       []byte
+	converted []byte
+	// arena holds the strings the event keeps, copied from src when read:
+	// one allocation backs them all.
 	arena []byte
+	tape  []member
+}
+
+// maxKeep bounds the buffers a state keeps between records: a dead letter
+// may be megabytes.
+const maxKeep = 1 << 16
+
+// copyRecord copies rec into st.buf and returns the copy, followed by a
+// quote within its capacity (see stringEnd).
+func (st *state) copyRecord(rec []byte) []byte {
+	if n := len(rec) + recordPad; cap(st.buf) < n {
+		st.buf = make([]byte, n, max(n, 1024))
+	}
+	b := st.buf[:len(rec)+recordPad]
+	copy(b, rec)
+	b[len(rec)] = '"'
+	return b[:len(rec)]
+}
+
+// newArena allocates the arena for the strings of the tape.
+func (st *state) newArena() {
+	n := 0
+	for i := range st.tape {
+		if v := &st.tape[i].v; v.kind == kindString {
+			n += int(v.n)
+		}
+	}
+	st.arena = nil
+	if n > 0 {
+		st.arena = make([]byte, 0, n+textPad)
+	}
+}
+
+// done forgets what the event keeps (the arena) and buffers too large to
+// keep.
+func (st *state) done() {
+	st.arena, st.src = nil, nil
+	if cap(st.buf) > maxKeep {
+		st.buf = nil
+	}
+	if cap(st.converted) > maxKeep {
+		st.converted = nil
+	}
 }
 
 func (r *reader) fail(e *Error) {
@@ -146,17 +222,77 @@ func (r *reader) fail(e *Error) {
 	}
 }
 
-// intern returns b as a string backed by the record's arena.
-func (st *state) intern(b []byte) string {
-	if len(b) == 0 {
+// text returns the text of a string, copied into the arena the first time
+// so that it outlives the state.
+func (st *state) text(v *value) string {
+	if v.n == 0 {
 		return ""
 	}
-	n := len(st.arena)
-	if n+len(b) > cap(st.arena) {
-		return string(b)
+	if v.flags&stringKept == 0 {
+		off, n := len(st.arena), int(v.n)
+		if off+n+textPad > cap(st.arena) { // not reached: the arena holds every string once
+			return string(st.src[v.off : v.off+v.n])
+		}
+		// Both src and the arena have textPad bytes to spare after any
+		// text: short texts move as one or two words.
+		dst, from := st.arena[off:cap(st.arena)], st.src[v.off:cap(st.src)]
+		switch {
+		case n <= 8:
+			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
+		case n <= 16:
+			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
+			binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(from[n-8:]))
+		default:
+			copy(dst, from[:n])
+		}
+		st.arena = st.arena[:off+n]
+		v.off = uint32(off)
+		v.flags |= stringKept
 	}
-	st.arena = append(st.arena, b...)
-	return unsafe.String(&st.arena[n], len(b))
+	return unsafe.String(&st.arena[v.off], int(v.n))
+}
+
+// textPad is how many bytes src and the arena have to spare after their
+// texts.
+const textPad = 8
+
+// transient returns the text of a string or number without keeping it: it
+// is valid until the state reads another record.
+func (st *state) transient(v *value) string {
+	if v.n == 0 {
+		return ""
+	}
+	if v.flags&stringKept != 0 {
+		return unsafe.String(&st.arena[v.off], int(v.n))
+	}
+	return unsafe.String(&st.src[v.off], int(v.n))
+}
+
+// key returns the key of an object member, valid until the state reads
+// another record.
+func (st *state) key(m *member) string {
+	if m.kn == 0 {
+		return ""
+	}
+	return unsafe.String(&st.src[m.koff], int(m.kn))
+}
+
+// skip returns the index of the tape entry after entry i and its members.
+func (st *state) skip(i uint32) uint32 {
+	if v := &st.tape[i].v; v.container() {
+		return v.end
+	}
+	return i + 1
+}
+
+// hasKey reports whether object o has key, even with a null value.
+func (st *state) hasKey(o *value, key string) bool {
+	for i := o.off; i < o.end; i = st.skip(i) {
+		if st.key(&st.tape[i]) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *reader) path(key string) string {
@@ -166,68 +302,84 @@ func (r *reader) path(key string) string {
 	return r.prefix + "." + key
 }
 
-func (r *reader) sub(o *fastjson.Object, prefix string) reader {
-	s := reader{o: o, prefix: prefix, st: r.st}
-	s.load()
-	return s
-}
+// sub sets s to the reader of object o, whose path is prefix.
+func (r *reader) sub(s *reader, o *value, prefix string) { r.st.open(s, o, prefix) }
 
-// get returns the value of key, or nil when it is absent or null.
-func (r *reader) get(key string) *fastjson.Value {
-	v := r.lookup(key)
-	if v == nil || v.Type() == fastjson.TypeNull {
-		return nil
-	}
-	return v
-}
-
-// lookup returns the value of key, or nil when it is absent.
-func (r *reader) lookup(key string) *fastjson.Value {
-	for i := range r.kv {
-		if r.kv[i].k == key {
-			return r.kv[i].v
-		}
-	}
-	return nil
-}
-
-// load lists the object's members once and refuses duplicate keys: readers
+// open sets r to the reader of object o and refuses duplicate keys: readers
 // that take the first or the last of two equal keys would otherwise see
-// different events. A 64-bit filter on each key's length and end bytes
-// keeps the common case linear; only keys that share a filter bit are compared.
-func (r *reader) load() {
-	st := r.st
-	start := len(st.members)
-	var seen uint64
-	collide := false
-	r.o.Visit(func(k []byte, v *fastjson.Value) {
-		st.members = append(st.members, member{k: unsafe.String(unsafe.SliceData(k), len(k)), v: v})
-		var h uint
-		if len(k) > 0 {
-			h = uint(len(k))*7 + uint(k[0])*3 + uint(k[len(k)-1])
-		}
-		bit := uint64(1) << (h & 63)
-		collide = collide || seen&bit != 0
-		seen |= bit
-	})
-	r.kv = st.members[start:len(st.members):len(st.members)]
-	if !collide {
+// different events. Keys are compared only when two have the same keyHash.
+func (st *state) open(r *reader, o *value, prefix string) {
+	*r = reader{lo: o.off, end: o.end, next: o.off, mask: keyMask(st.tape, o), prefix: prefix, st: st}
+	if o.flags&keysMayRepeat == 0 {
 		return
 	}
-	for i := 1; i < len(r.kv); i++ {
-		for j := 0; j < i; j++ {
-			if r.kv[i].k == r.kv[j].k {
-				r.fail(errorf(ReasonNotJSON, r.path(strings.Clone(r.kv[i].k)), "duplicate key"))
+	tape := st.tape
+	for i := o.off; i < o.end; i = st.skip(i) {
+		ki, kh := st.key(&tape[i]), tape[i].v.kh
+		for j := o.off; j < i; j = st.skip(j) {
+			if tape[j].v.kh == kh && st.key(&tape[j]) == ki {
+				r.fail(errorf(ReasonNotJSON, r.path(strings.Clone(ki)), "duplicate key"))
 				return
 			}
 		}
 	}
 }
 
+// get returns the value of key, or nil when it is absent or null.
+func (r *reader) get(key string) *value {
+	v := r.lookup(key)
+	if v == nil || v.kind == kindNull {
+		return nil
+	}
+	return v
+}
+
+// lookup returns the value of key, or nil when it is absent. It tries the
+// member after the last one found, then every member. Keys are unique in
+// an object open accepts, so whichever is found is the first.
+func (r *reader) lookup(key string) *value {
+	kh := keyHash(key)
+	if r.mask&(1<<(kh&63)) == 0 {
+		return nil
+	}
+	tape, src := r.st.tape, r.st.src
+	if i := r.next; i < r.end {
+		if m := &tape[i]; m.v.kh == kh && int(m.kn) == len(key) && equal(src[m.koff:m.koff+m.kn], key) {
+			r.next = r.st.skip(i)
+			return &m.v
+		}
+	}
+	for i := r.lo; i < r.end; {
+		m := &tape[i]
+		next := i + 1
+		if m.v.container() {
+			next = m.v.end
+		}
+		if m.v.kh == kh && int(m.kn) == len(key) && equal(src[m.koff:m.koff+m.kn], key) {
+			r.next = next
+			return &m.v
+		}
+		i = next
+	}
+	return nil
+}
+
+// equal reports whether b and s, of the same length, hold the same bytes.
+// Keys are short: two overlapping loads of eight bytes from each compare
+// keys of 8 to 16 bytes without a call.
+func equal(b []byte, s string) bool {
+	if n := len(s); n >= 8 && n <= 16 && len(b) == n {
+		t := unsafe.Slice(unsafe.StringData(s), n)
+		return binary.LittleEndian.Uint64(b) == binary.LittleEndian.Uint64(t) &&
+			binary.LittleEndian.Uint64(b[n-8:]) == binary.LittleEndian.Uint64(t[n-8:])
+	}
+	return string(b) == s
+}
+
 func (r *reader) has(key string) bool { return r.get(key) != nil }
 
-func (r *reader) wrong(key, want string, v *fastjson.Value) {
-	r.fail(errorf(ReasonWrongType, r.path(key), "want %s, got %s", want, v.Type()))
+func (r *reader) wrong(key, want string, v *value) {
+	r.fail(errorf(ReasonWrongType, r.path(key), "want %s, got %s", want, v.kind))
 }
 
 func (r *reader) str(key string) string {
@@ -235,12 +387,24 @@ func (r *reader) str(key string) string {
 	if v == nil {
 		return ""
 	}
-	if v.Type() != fastjson.TypeString {
+	if v.kind != kindString {
 		r.wrong(key, "string", v)
 		return ""
 	}
-	b, _ := v.StringBytes()
-	return r.st.intern(b)
+	return r.st.text(v)
+}
+
+// transientStr is str for text that is not kept: see transient.
+func (r *reader) transientStr(key string) string {
+	v := r.get(key)
+	if v == nil {
+		return ""
+	}
+	if v.kind != kindString {
+		r.wrong(key, "string", v)
+		return ""
+	}
+	return r.st.transient(v)
 }
 
 func (r *reader) numText(key string) (string, bool) {
@@ -248,14 +412,12 @@ func (r *reader) numText(key string) (string, bool) {
 	if v == nil {
 		return "", false
 	}
-	if v.Type() != fastjson.TypeNumber {
+	if v.kind != kindNumber {
 		r.wrong(key, "number", v)
 		return "", false
 	}
-	r.st.num = v.MarshalTo(r.st.num[:0])
-	// The text is parsed, never kept (errors clip a copy of it).
-	s := unsafe.String(unsafe.SliceData(r.st.num), len(r.st.num))
-	if !isJSONNumber(s) {
+	s := r.st.transient(v) // parsed, never kept (errors format a copy)
+	if v.flags&numberChecked == 0 && !isJSONNumber(s) {
 		r.fail(errorf(ReasonInvalidValue, r.path(key), "%q is not a finite JSON number", clip(s)))
 		return "", false
 	}
@@ -267,6 +429,10 @@ func (r *reader) int(key string) (n int, present bool) {
 	s, ok := r.numText(key)
 	if !ok {
 		return 0, false
+	}
+	i, ok := smallInt(s)
+	if ok {
+		return int(i), true
 	}
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -289,6 +455,75 @@ func (r *reader) int(key string) (n int, present bool) {
 		return 0, true
 	}
 	return int(i), true
+}
+
+// smallInt parses -?[0-9]{1,9}, which fits an int32 whatever its digits;
+// ok is false for anything else.
+func smallInt(s string) (n int64, ok bool) {
+	d := s
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 9 {
+		return 0, false
+	}
+	for i := 0; i < len(d); i++ {
+		c := d[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	if len(d) < len(s) {
+		n = -n
+	}
+	return n, true
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// smallFloat parses -?[0-9]+(.[0-9]+)? with at most 15 digits in all. The
+// digits, read as an integer, and the power of ten to divide them by are
+// both exact in a float64, so the one division is correctly rounded: the
+// result is strconv.ParseFloat's. ok is false for anything else.
+func smallFloat(s string) (f float64, ok bool) {
+	d := s
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 16 {
+		return 0, false
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if c == '.' && frac < 0 {
+			frac = 0
+			continue
+		}
+		if c -= '0'; c > 9 {
+			return 0, false
+		}
+		m = m*10 + uint64(c)
+		digits++
+		if frac >= 0 {
+			frac++
+		}
+	}
+	if digits == 0 || digits > 15 || frac == 0 {
+		return 0, false
+	}
+	f = float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if len(d) < len(s) {
+		f = -f
+	}
+	return f, true
 }
 
 func isRangeErr(err error) bool {
@@ -316,6 +551,9 @@ func (r *reader) float(key string) (float64, bool) {
 	s, ok := r.numText(key)
 	if !ok {
 		return 0, false
+	}
+	if f, ok := smallFloat(s); ok {
+		return f, true
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -359,15 +597,14 @@ func (r *reader) boolean(key string) bool {
 	if v == nil {
 		return false
 	}
-	b, err := v.Bool()
-	if err != nil {
+	if v.kind != kindTrue && v.kind != kindFalse {
 		r.wrong(key, "boolean", v)
 	}
-	return b
+	return v.kind == kindTrue
 }
 
 func (r *reader) time(key string) time.Time {
-	s := r.str(key)
+	s := r.transientStr(key) // parsed, never kept (errors format a copy)
 	if s == "" {
 		return time.Time{}
 	}
@@ -390,30 +627,41 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-func (r *reader) object(key string) *fastjson.Object {
+func (r *reader) object(key string) *value {
 	v := r.get(key)
 	if v == nil {
 		return nil
 	}
-	o, err := v.Object()
-	if err != nil {
+	if v.kind != kindObject {
 		r.wrong(key, "object", v)
 		return nil
 	}
-	return o
+	return v
 }
 
-func (r *reader) array(key string) []*fastjson.Value {
+// array returns an array; nil when it is absent, null or empty.
+func (r *reader) array(key string) *value {
 	v := r.get(key)
 	if v == nil {
 		return nil
 	}
-	a, err := v.Array()
-	if err != nil {
+	if v.kind != kindArray {
 		r.wrong(key, "array", v)
 		return nil
 	}
-	return a
+	if v.n == 0 {
+		return nil
+	}
+	return v
+}
+
+// elems returns the span of the elements of array a (nil for none) in the
+// tape: from lo, each followed by what it holds, to end.
+func elems(a *value) (lo, end uint32) {
+	if a == nil {
+		return 0, 0
+	}
+	return a.off, a.end
 }
 
 // location reads a location object; a plain string is taken as a city name.
@@ -422,14 +670,15 @@ func (r *reader) location(key string) *Location {
 	if v == nil {
 		return nil
 	}
-	if v.Type() == fastjson.TypeString {
-		return &Location{City: r.str(key)}
+	if v.kind == kindString {
+		return &Location{City: r.st.text(v)}
 	}
 	o := r.object(key)
 	if o == nil {
 		return nil
 	}
-	s := r.sub(o, r.path(key))
+	var s reader
+	r.sub(&s, o, r.path(key))
 	l := &locationWithCoords{}
 	l.Country, l.City = s.str("country"), s.str("city")
 	if lat, ok := s.float("lat"); ok {
@@ -451,19 +700,20 @@ func (r *reader) items(key string, names itemNames) []Item {
 	if a == nil {
 		return nil
 	}
-	if len(a) > MaxItems {
-		r.fail(errorf(ReasonOversized, r.path(key), "%d lines, max %d", len(a), MaxItems))
+	if a.n > MaxItems {
+		r.fail(errorf(ReasonOversized, r.path(key), "%d lines, max %d", a.n, MaxItems))
 		return nil
 	}
-	items := make([]Item, len(a))
-	for i, v := range a {
+	items := make([]Item, a.n)
+	var s reader
+	for i, j := 0, a.off; j < a.end; i, j = i+1, r.st.skip(j) {
+		v := &r.st.tape[j].v
 		p := itemPath(r.path(key), i)
-		o, err := v.Object()
-		if err != nil {
-			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.Type()))
+		if v.kind != kindObject {
+			r.fail(errorf(ReasonWrongType, p, "want object, got %s", v.kind))
 			return nil
 		}
-		s := r.sub(o, p)
+		r.sub(&s, v, p)
 		items[i].ProductID = s.str(names.product)
 		items[i].Quantity = s.reqInt("quantity")
 		items[i].Price, _ = s.money("price")
@@ -484,7 +734,7 @@ var (
 
 // bytes reads a base64 string, as encoding/json writes []byte.
 func (r *reader) bytes(key string) []byte {
-	s := r.str(key)
+	s := r.transientStr(key) // decoded into new bytes
 	if s == "" {
 		return nil
 	}
@@ -524,11 +774,13 @@ func itemPath(base string, i int) string {
 	return base + "[" + itoa(i) + "]"
 }
 
-// scratch is what one Decode call borrows from the pool: the parser and the
-// reader state. Nothing decoded points into it (strings live in the arena).
+// scratch is what one Decode call borrows from the pool: the fastjson parser
+// and the reader state. Nothing decoded points into it (strings live in the
+// arena).
 type scratch struct {
-	parser fastjson.Parser
-	state  state
+	parser  fastjson.Parser
+	state   state
+	idInput []byte // what deriveID hashes
 }
 
 // blank reports whether b holds only JSON whitespace.
@@ -588,47 +840,82 @@ func isJSONNumber(s string) bool {
 // without the general parser; anything else (offsets, odd digits) is left to
 // time.Parse, which also gives the error.
 func parseUTCFast(s string) (time.Time, bool) {
-	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	if len(s) < 20 || len(s) > 30 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	num := func(a, b int) (int, bool) {
-		n := 0
-		for i := a; i < b; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
+	// The digits of the date and time, as values: any byte that is not a
+	// digit becomes more than 9.
+	d := [...]byte{s[0] - '0', s[1] - '0', s[2] - '0', s[3] - '0', s[5] - '0', s[6] - '0', s[8] - '0', s[9] - '0',
+		s[11] - '0', s[12] - '0', s[14] - '0', s[15] - '0', s[17] - '0', s[18] - '0'}
+	for _, c := range d {
+		if c > 9 {
+			return time.Time{}, false
 		}
-		return n, true
 	}
-	year, ok1 := num(0, 4)
-	month, ok2 := num(5, 7)
-	day, ok3 := num(8, 10)
-	hour, ok4 := num(11, 13)
-	minute, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+	year := int(d[0])*1000 + int(d[1])*100 + int(d[2])*10 + int(d[3])
+	month, day := int(d[4])*10+int(d[5]), int(d[6])*10+int(d[7])
+	hour, minute, sec := int(d[8])*10+int(d[9]), int(d[10])*10+int(d[11]), int(d[12])*10+int(d[13])
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	nsec := 0
-	rest := s[19 : len(s)-1]
-	if len(rest) > 0 {
-		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+	if rest := s[19 : len(s)-1]; len(rest) > 0 {
+		// .fraction, 1 to 9 digits
+		if rest[0] != '.' || len(rest) < 2 {
 			return time.Time{}, false
 		}
-		frac, ok := num(20, 19+len(rest))
-		if !ok {
-			return time.Time{}, false
+		for i := 1; i < len(rest); i++ {
+			c := rest[i] - '0'
+			if c > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(c)
 		}
 		for i := len(rest) - 1; i < 9; i++ {
-			frac *= 10
+			nsec *= 10
 		}
-		nsec = frac
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if t.Day() != day { // 2026-02-30 and the like
+	if day > daysIn(month, year) { // 2026-02-30 and the like
 		return time.Time{}, false
 	}
-	return t, true
+	// What time.Date gives for UTC, computed directly.
+	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysIn returns the number of days of month in year.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch returns the number of days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar.
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400 // [0, 399]
+	m := int64(month)
+	if m > 2 {
+		m -= 3
+	} else {
+		m += 9
+	}
+	doy := (153*m+2)/5 + int64(day) - 1    // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return era*146097 + doe - 719468
 }

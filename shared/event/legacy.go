@@ -3,8 +3,6 @@ package event
 import (
 	"strings"
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 // Shape names the wire shape an event was decoded from.
@@ -196,12 +194,12 @@ func (r *reader) legacyTime() (t time.Time) {
 
 func (r *reader) keys() string {
 	var b strings.Builder
-	r.o.Visit(func(k []byte, _ *fastjson.Value) {
+	for i := r.lo; i < r.end; i = r.st.skip(i) {
 		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(k)
-	})
+		b.WriteString(r.st.key(&r.st.tape[i]))
+	}
 	return b.String()
 }
 
@@ -258,8 +256,8 @@ func (r *reader) snakeOrder() Event {
 	}
 	if !r.has("items") {
 		miss = append(miss, "items")
-	} else if a := r.array("items"); len(a) > 0 {
-		if o, err := a[0].Object(); err == nil && o.Get("price") == nil {
+	} else if a := r.array("items"); a != nil {
+		if v := &r.st.tape[a.off].v; v.kind == kindObject && !r.st.hasKey(v, "price") {
 			miss = append(miss, "items.price")
 		}
 	}

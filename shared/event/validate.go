@@ -1,11 +1,13 @@
 package event
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Field limits.
@@ -49,20 +51,35 @@ func oneOf(v string, set []string) bool {
 // IsID reports whether s is a valid identifier: 1-128 characters of letters,
 // digits and _ . : @ / + = -, starting with a letter or digit.
 func IsID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDLen {
+	if len(s) == 0 || len(s) > MaxIDLen || idChars[s[0]] != idStart {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == ':' || c == '@' || c == '/' || c == '+' || c == '=' || c == '-'):
-		default:
+	for i := 1; i < len(s); i++ {
+		if idChars[s[i]] == 0 {
 			return false
 		}
 	}
 	return true
 }
+
+// idChars classifies the bytes of identifiers: idStart for letters and
+// digits, idInner for the punctuation allowed after the first byte.
+var idChars = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			t[c] = idStart
+		case strings.IndexByte("_.:@/+=-", byte(c)) >= 0:
+			t[c] = idInner
+		}
+	}
+	return t
+}()
+
+const (
+	idStart = 1
+	idInner = 2
+)
 
 func checkID(field, s string, required bool) *Error {
 	if s == "" {
@@ -92,6 +109,9 @@ func checkText(field, s string, max int, required, multiline bool) *Error {
 	if len(s) > max {
 		return errorf(ReasonOversized, field, "%d bytes, max %d", len(s), max)
 	}
+	if printableASCII(s) {
+		return nil
+	}
 	if !utf8.ValidString(s) {
 		return errorf(ReasonInvalidValue, field, "not valid UTF-8")
 	}
@@ -105,6 +125,28 @@ func checkText(field, s string, max int, required, multiline bool) *Error {
 		}
 	}
 	return nil
+}
+
+// printableASCII reports whether every byte of s is in [0x20, 0x7e]: such
+// text is valid UTF-8 without control characters. It looks at eight bytes
+// at a time.
+func printableASCII(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// High bits of: bytes >= 0x80, bytes < 0x20, bytes == 0x7f.
+		if (x|(x-0x20*ones)|((x^0x7f*ones)-ones))&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func checkEnum(field, s string, set []string, required bool) *Error {
@@ -127,10 +169,31 @@ func checkURL(field, s string, required bool) *Error {
 	if !(strings.HasPrefix(s, "/") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
 		return errorf(ReasonInvalidValue, field, "must be a path or an http(s) URL: %q", clip(s))
 	}
-	if strings.ContainsAny(s, " \"<>\\^`{|}") {
+	if containsAny(s, &urlForbidden) {
 		return errorf(ReasonInvalidValue, field, "characters not allowed in a URL: %q", clip(s))
 	}
 	return nil
+}
+
+// urlForbidden marks the bytes checkURL refuses.
+var urlForbidden = byteSet(" \"<>\\^`{|}")
+
+func byteSet(s string) (t [256]bool) {
+	for i := 0; i < len(s); i++ {
+		t[s[i]] = true
+	}
+	return t
+}
+
+// containsAny reports whether s has a byte of set, which holds ASCII bytes
+// only: strings.ContainsAny of their string.
+func containsAny(s string, set *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func checkRange(field string, v, lo, hi int) *Error {

@@ -254,12 +254,16 @@ func (p *Processor) ProcessWithStats(ctx context.Context, ev events.KafkaEvent) 
 // starting goroutines costs more than it saves.
 const minDecodeChunk = 512
 
-// decode decodes the value of every record not already invalid, on all the
-// cores the function has: a Decoder is safe for concurrent use.
+// decode decodes the key, value and headers of every record, and the event
+// of every value that is base64, on all the cores the function has: a
+// Decoder is safe for concurrent use, and each record has its own part of
+// the batch's buffer. Each value is decoded into an event while its bytes
+// are fresh in the cache.
 func (p *Processor) decode(msgs []Message) {
 	work := func(msgs []Message) {
 		for i := range msgs {
 			m := &msgs[i]
+			m.load()
 			if m.invalid != nil {
 				continue
 			}

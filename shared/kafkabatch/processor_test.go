@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -630,43 +631,74 @@ func TestProcessUsesDecoderOption(t *testing.T) {
 }
 
 // TestProcessLargeBatch runs a batch large enough to be decoded on several
-// goroutines (run it with -race).
+// goroutines (run it with -race): every key and value reaches the handler
+// as it was sent, each in its own part of the batch's buffer.
 func TestProcessLargeBatch(t *testing.T) {
 	t.Parallel()
 	const n = 4 * minDecodeChunk
 	var rs []rec
-	var wantSeen, wantDead []coord
+	var wantSeen, wantDead, wantBad []coord
+	sent := map[coord]rec{}
 	for i := range n {
 		r := rec{Topic: []string{"a", "b"}[i%2], Partition: int32(i % 3), Offset: int64(i), Value: validEvent(t, i)}
-		if i%10 == 7 {
+		if i%4 != 0 {
+			r.Key = []byte(strings.Repeat("k", i%23) + strconv.Itoa(i)) // every length mod 3: every padding
+		}
+		switch {
+		case i%10 == 7:
 			r.Value = []byte(`{"event_type":"click"}`)
 			wantDead = append(wantDead, r.coord())
-		} else {
+		case i%13 == 5:
+			r.RawValue = "bm90IGpzb24=!"
+			wantBad = append(wantBad, r.coord())
+		default:
 			wantSeen = append(wantSeen, r.coord())
 		}
+		sent[r.coord()] = r
 		rs = append(rs, r)
 	}
+	var mismatch []string
 	h := &recordingHandler{}
+	hf := HandlerFunc(func(ctx context.Context, b *Batch) error {
+		for _, m := range b.Messages() {
+			r := sent[coordOf(&m.Record)]
+			if !bytes.Equal(m.Key, r.Key) || !bytes.Equal(m.Value, r.Value) || cap(m.Value) != len(m.Value) {
+				mismatch = append(mismatch, fmt.Sprintf("%v: key %q value %q", coordOf(&m.Record), m.Key, m.Value))
+			}
+		}
+		return h.Handle(ctx, b)
+	})
 	sink := &memorySink{}
-	p := newTestProcessor(t, h, WithDeadLetterSink(sink))
+	p := newTestProcessor(t, hf, WithDeadLetterSink(sink))
 	resp, st, err := p.ProcessWithStats(context.Background(), payload(0, rs...))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Process = %s, %v", failureList(resp), err)
 	}
+	if len(mismatch) > 0 {
+		t.Errorf("%d records differ from what was sent, first %s", len(mismatch), mismatch[0])
+	}
 	if fmt.Sprint(h.seen) != fmt.Sprint(sortedCoords(wantSeen)) {
 		t.Error("handler did not see the valid records in partition order")
 	}
-	var gotDead []coord
+	var gotDead, gotBad []coord
 	for _, dl := range sink.letters {
-		gotDead = append(gotDead, coord{dl.Topic, dl.Partition, dl.Offset})
-		if dl.Reason != event.ReasonMissingField {
+		c := coord{dl.Topic, dl.Partition, dl.Offset}
+		switch dl.Reason {
+		case event.ReasonMissingField:
+			gotDead = append(gotDead, c)
+		case event.ReasonBadEncoding:
+			gotBad = append(gotBad, c)
+			if string(dl.RecordValue) != sent[c].RawValue || !bytes.Equal(dl.RecordKey, sent[c].Key) {
+				t.Errorf("letter %v carries %q %q", c, dl.RecordKey, dl.RecordValue)
+			}
+		default:
 			t.Errorf("letter %d reason %s", dl.Offset, dl.Reason)
 		}
 	}
-	if fmt.Sprint(gotDead) != fmt.Sprint(sortedCoords(wantDead)) {
-		t.Errorf("dead letters %v, want %v", gotDead, sortedCoords(wantDead))
+	if fmt.Sprint(gotDead) != fmt.Sprint(sortedCoords(wantDead)) || fmt.Sprint(gotBad) != fmt.Sprint(sortedCoords(wantBad)) {
+		t.Errorf("dead letters %v and %v, want %v and %v", gotDead, gotBad, sortedCoords(wantDead), sortedCoords(wantBad))
 	}
-	if st.Valid != len(wantSeen) || st.DeadLettered[event.ReasonMissingField] != len(wantDead) {
+	if st.Valid != len(wantSeen) || st.DeadLettered[event.ReasonMissingField] != len(wantDead) || st.DeadLettered[event.ReasonBadEncoding] != len(wantBad) {
 		t.Errorf("stats = %+v", st)
 	}
 }

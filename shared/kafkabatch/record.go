@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -68,6 +67,12 @@ type Message struct {
 
 	idx     int   // position in its Batch
 	invalid error // why the record is not a valid event, set before decoding for bad base64
+
+	// Until load decodes them, src is the payload record whose key, value
+	// and headers are still to decode, and buf the part of the batch's
+	// buffer kept for the key and the value.
+	src *events.KafkaRecord
+	buf []byte
 }
 
 // compareRecords orders records by topic, partition and offset.
@@ -83,8 +88,9 @@ func compareRecords(a, b *Record) int {
 
 // records flattens the payload's records map into one slice of messages in
 // partition order (topic, partition, offset): the map's iteration order is
-// random. Keys and values of all records share one buffer. A message whose
-// key or value is not base64 carries the error in invalid.
+// random. Keys and values of all records share one buffer, each record
+// having its own part of it, so that they can be decoded (see load) in any
+// order and at the same time.
 func records(ev *events.KafkaEvent) ([]Message, error) {
 	type group struct {
 		key string
@@ -104,7 +110,7 @@ func records(ev *events.KafkaEvent) ([]Message, error) {
 			if kr.Offset < 0 {
 				return nil, fmt.Errorf("%w: records[%q][%d]: offset %d is negative", ErrMalformedPayload, clipKey(key), i, kr.Offset)
 			}
-			size += base64.StdEncoding.DecodedLen(len(kr.Key)) + base64.StdEncoding.DecodedLen(len(kr.Value))
+			size += recordSize(kr)
 		}
 		if len(rs) > 0 {
 			groups = append(groups, group{key, rs})
@@ -127,11 +133,14 @@ func records(ev *events.KafkaEvent) ([]Message, error) {
 		return cmp.Compare(a.key, b.key)
 	})
 	out := make([]Message, n)
-	buf := make([]byte, 0, size)
+	buf := make([]byte, size)
 	i := 0
 	for _, g := range groups {
 		for j := range g.rs {
-			buf = out[i].fill(&g.rs[j], buf)
+			kr := &g.rs[j]
+			size := recordSize(kr)
+			out[i].fill(kr, buf[:size:size])
+			buf = buf[size:]
 			i++
 		}
 	}
@@ -142,20 +151,40 @@ func records(ev *events.KafkaEvent) ([]Message, error) {
 	return out, nil
 }
 
-// fill sets m from the payload record kr, decoding its key and value into
-// buf, and returns the rest of buf.
-func (m *Message) fill(kr *events.KafkaRecord, buf []byte) []byte {
+// recordSize is the part of a batch's buffer a record's key and value are
+// decoded into.
+func recordSize(kr *events.KafkaRecord) int {
+	return base64.StdEncoding.DecodedLen(len(kr.Key)) + base64.StdEncoding.DecodedLen(len(kr.Value)) + b64Slack
+}
+
+// fill sets the coordinates of m from the payload record kr, and keeps kr
+// and buf, kr's part of the batch's buffer, for load.
+func (m *Message) fill(kr *events.KafkaRecord, buf []byte) {
 	r := &m.Record
 	r.Topic, r.Partition, r.Offset, r.TimestampType = kr.Topic, int32(kr.Partition), kr.Offset, kr.TimestampType
 	if !kr.Timestamp.IsZero() {
 		r.Timestamp = kr.Timestamp.UTC()
 	}
+	m.src, m.buf = kr, buf
+}
+
+// load decodes the key, value and headers of m's payload record. A message
+// whose key or value is not base64 carries the error in invalid.
+func (m *Message) load() {
+	kr, buf := m.src, m.buf
+	if kr == nil {
+		return
+	}
+	m.src, m.buf = nil, nil
+	r := &m.Record
 	var ok bool
-	if r.Key, buf, ok = decodeBase64(kr.Key, buf); !ok {
+	if r.Key, ok = decodeBase64(kr.Key, buf); ok {
+		buf = buf[len(r.Key):]
+	} else {
 		r.Key = []byte(kr.Key)
 		m.invalid = &event.Error{Reason: event.ReasonBadEncoding, Field: "key", Detail: "the record key is not valid base64"}
 	}
-	if r.Value, buf, ok = decodeBase64(kr.Value, buf); !ok {
+	if r.Value, ok = decodeBase64(kr.Value, buf); !ok {
 		r.Value = []byte(kr.Value)
 		m.invalid = &event.Error{Reason: event.ReasonBadEncoding, Detail: "the record value is not valid base64"}
 	}
@@ -180,23 +209,6 @@ func (m *Message) fill(kr *events.KafkaRecord, buf []byte) []byte {
 			r.Headers = append(r.Headers, event.RecordHeader{Key: k, Value: []byte(h[k])})
 		}
 	}
-	return buf
-}
-
-// decodeBase64 decodes the standard, padded base64 the event source mapping
-// writes into the free capacity of buf; it returns the bytes (nil for an
-// empty string: no key, or a tombstone), the rest of buf, and whether s was
-// valid base64.
-func decodeBase64(s string, buf []byte) (b, rest []byte, ok bool) {
-	if s == "" {
-		return nil, buf, true
-	}
-	dst := buf[len(buf) : len(buf)+base64.StdEncoding.DecodedLen(len(s))]
-	n, err := base64.StdEncoding.Decode(dst, unsafe.Slice(unsafe.StringData(s), len(s))) // Decode only reads its source
-	if err != nil {
-		return nil, buf, false
-	}
-	return dst[:n:n], buf[:len(buf)+n], true
 }
 
 // validTopic reports whether s is a legal Kafka topic name.
