@@ -399,7 +399,7 @@ func unescape(b []byte, i int) (w, next int) {
 	return 0, -1
 }
 
-// unicodeEscape reads \uXXXX, or a surrogate pair \uXXXX\uXXXX, at the start
+// unicodeEscape reads \uHHHH, or a surrogate pair \uHHHH\uHHHH, at the start
 // of b; size is 0 for anything else (fastjson keeps such text as it is).
 func unicodeEscape(b []byte) (r rune, size int) {
 	x, ok := hex4(b)
@@ -422,7 +422,7 @@ func unicodeEscape(b []byte) (r rune, size int) {
 	return 0x10000 + (x-0xd800)<<10 + (y - 0xdc00), 12
 }
 
-// hex4 reads the four hex digits of \uXXXX at the start of b.
+// hex4 reads the four hex digits of \uHHHH at the start of b.
 func hex4(b []byte) (rune, bool) {
 	if len(b) < 6 {
 		return 0, false

@@ -307,6 +307,34 @@ func cause(failed []Outcome, sinkErr error) error {
 	return errors.New("the handler gave no error")
 }
 
+// LogAttrs returns the attributes of a batch's log line: function,
+// aws_request_id (from the Lambda context), records, valid, dead_lettered,
+// dead_letter_reasons, failed, retried and duration_ms.
+func (st *Stats) LogAttrs(ctx context.Context, function string) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs, slog.String("function", function))
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("aws_request_id", lc.AwsRequestID))
+	}
+	dead := 0
+	reasons := make([]any, 0, 2*len(st.DeadLettered))
+	for _, r := range event.Reasons() {
+		if n := st.DeadLettered[r]; n > 0 {
+			dead += n
+			reasons = append(reasons, slog.Int(string(r), n))
+		}
+	}
+	return append(attrs,
+		slog.Int("records", st.Records),
+		slog.Int("valid", st.Valid),
+		slog.Int("dead_lettered", dead),
+		slog.Group("dead_letter_reasons", reasons...),
+		slog.Int("failed", st.Failed),
+		slog.Int("retried", st.Retried),
+		slog.Float64("duration_ms", float64(st.Duration.Microseconds())/1000),
+	)
+}
+
 // log writes the batch's one log line. It never logs record values.
 func (p *Processor) log(ctx context.Context, st *Stats, err, sinkErr error) {
 	if p.metrics != nil {
@@ -322,28 +350,7 @@ func (p *Processor) log(ctx context.Context, st *Stats, err, sinkErr error) {
 	if !p.logger.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs, slog.String("function", p.function))
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("aws_request_id", lc.AwsRequestID))
-	}
-	dead := 0
-	reasons := make([]any, 0, 2*len(st.DeadLettered))
-	for _, r := range event.Reasons() {
-		if n := st.DeadLettered[r]; n > 0 {
-			dead += n
-			reasons = append(reasons, slog.Int(string(r), n))
-		}
-	}
-	attrs = append(attrs,
-		slog.Int("records", st.Records),
-		slog.Int("valid", st.Valid),
-		slog.Int("dead_lettered", dead),
-		slog.Group("dead_letter_reasons", reasons...),
-		slog.Int("failed", st.Failed),
-		slog.Int("retried", st.Retried),
-		slog.Float64("duration_ms", float64(st.Duration.Microseconds())/1000),
-	)
+	attrs := st.LogAttrs(ctx, p.function)
 	if sinkErr != nil {
 		attrs = append(attrs, slog.String("dead_letter_error", sinkErr.Error()))
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/shopstream/shopstream/shared/event"
 	"github.com/shopstream/shopstream/shared/kafkabatch"
@@ -214,29 +213,7 @@ func (p *Processor) log(ctx context.Context, partitions int, st *kafkabatch.Stat
 	if !p.logger.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs, slog.String("function", Name))
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("aws_request_id", lc.AwsRequestID))
-	}
-	dead := 0
-	reasons := make([]any, 0, 2*len(st.DeadLettered))
-	for _, r := range event.Reasons() {
-		if n := st.DeadLettered[r]; n > 0 {
-			dead += n
-			reasons = append(reasons, slog.Int(string(r), n))
-		}
-	}
-	attrs = append(attrs,
-		slog.Int("records", st.Records),
-		slog.Int("partitions", partitions),
-		slog.Int("valid", st.Valid),
-		slog.Int("dead_lettered", dead),
-		slog.Group("dead_letter_reasons", reasons...),
-		slog.Int("failed", st.Failed),
-		slog.Int("retried", st.Retried),
-		slog.Float64("duration_ms", float64(st.Duration.Microseconds())/1000),
-	)
+	attrs := append(st.LogAttrs(ctx, Name), slog.Int("partitions", partitions))
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
