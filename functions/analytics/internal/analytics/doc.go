@@ -48,9 +48,9 @@
 // converted (an order) and revenue (authorized payments).
 //
 // A user's latest session (the one that starts last) lives in the user's
-// row of analytics.users, which every batch with the user's events locks,
-// in user order, before it reads the user's sessions: two invocations (one
-// per topic) never merge one user's sessions at once. The earlier sessions
+// row of analytics.users; batches take turns (see below), so two
+// invocations (one per topic) never merge one user's sessions at once. The
+// earlier sessions
 // are in analytics.earlier_sessions; the view analytics.sessions shows them
 // all. Events at or after the start of the latest session can only extend it
 // or start sessions after it, so most batches read and write the user's row
@@ -63,30 +63,30 @@
 // finds the records that count, on the watermarks the handler committed
 // last, and the users' session events; the second, on its own goroutine,
 // the windows, products and searches. One transaction on one pipelined
-// connection then stores it in two round trips. The first locks the
+// connection then stores it in two round trips. The first takes the
+// writers' turn (it locks the one row of analytics.writer_lock), reads the
 // watermarks of the batch's partitions (analytics.offsets, per consumer
 // group, topic and partition) and the users (sent while the second pass
-// still runs), then creates the rows the batch adds to where missing and
-// locks and reads them; rows are locked in key order, one kind after the
-// other, by every invocation. The second writes what the batch merged into
-// them (window counters added, user sets, product and search arrays,
-// sessions), the late events, the metrics and the new watermarks, and
-// commits; each statement goes to the server as soon as it is built, so it
-// runs while the next is merged. Parameters and results travel in binary,
-// each statement unnamed and planned for its own arrays (a generic plan,
-// which assumes arrays of ten, costs several times as much).
+// still runs), then the rows the batch adds to. The second writes what the
+// batch merged into them (window counters added, user sets, product and
+// search arrays, sessions; rows that did not exist are inserted), the late
+// events, the metrics and the new watermarks, and commits; each statement
+// goes to the server as soon as it is built, so it runs while the next is
+// merged. Taking turns costs next to no concurrency: almost every batch
+// adds to the window rows of the current minute, so two seldom could write
+// at once anyway; what it saves is a lock, and an empty row created
+// beforehand, for every row a batch reads. Parameters and results travel
+// in binary, each statement unnamed and planned for its own arrays (a
+// generic plan, which assumes arrays of ten, costs several times as much).
 //
 // When the stored watermarks are not those the batch was folded on (another
 // invocation moved them, or the commit of the batch's last try succeeded
 // but its answer was lost), the transaction rolls back and the batch is
 // folded again on them: records at or below a watermark are skipped, so a
-// replayed batch, or its replayed head, changes nothing. A user the batch
-// found missing is created by its write; when another invocation created it
-// meanwhile, the write fails (ErrUserCreated) and the batch is tried again,
-// now waiting for the user's lock. A batch whose transaction failed (a
-// dropped connection, a deadlock, a commit whose answer was lost) is tried
-// again, up to three times, then returned as an error for the event source
-// mapping to retry.
+// replayed batch, or its replayed head, changes nothing. A batch whose
+// transaction failed (a dropped connection, a commit whose answer was lost)
+// is tried again, up to three times, then returned as an error for the
+// event source mapping to retry.
 //
 // # Late events
 //

@@ -15,21 +15,23 @@ import (
 // Postgres is the Store on PostgreSQL (Aurora PostgreSQL in AWS). Every
 // batch is one transaction of two round trips on one pipelined connection:
 //
-//  1. begin; lock and read the watermarks of the batch's partitions, the
-//     rows of its users (with each user's latest session), and the window
-//     rows, product minutes and search minutes it adds to (created empty
-//     where missing);
-//  2. write what the batch merged into those rows, the users' sessions, the
-//     late events, the metrics and the watermarks; commit. Each statement
-//     is sent as soon as it is built: the server runs one while the next is
-//     merged.
+//  1. begin; lock the writer row (analytics.writer_lock: the function's
+//     writers take turns); read the watermarks of the batch's partitions,
+//     the rows of its users (with each user's latest session), and the
+//     window rows, product minutes and search minutes it adds to;
+//  2. write what the batch merged into those rows (updating the rows it
+//     read, inserting the others), the users' sessions, the late events,
+//     the metrics and the watermarks; commit. Each statement is sent as
+//     soon as it is built: the server runs one while the next is merged.
 //
 // A third round trip, between them, reads the earlier sessions of users
 // whose events come before their latest session, when a batch has any.
-// Rows are locked in key order, one kind after the other, by every
-// invocation: two invocations wait for each other instead of deadlocking.
-// Parameters and results travel in PostgreSQL's binary format, each
-// statement unnamed, so each is planned for its own arrays.
+// The writer row is the only lock a batch waits for: almost every batch
+// adds to the current minute's window rows, so two batches seldom could
+// write at once anyway, and reading rows without locking each, and without
+// first creating the missing ones empty, is what a turn saves. Parameters and
+// results travel in PostgreSQL's binary format, each statement unnamed, so
+// each is planned for its own arrays.
 type Postgres struct {
 	pool  *pgxpool.Pool
 	group string
@@ -49,9 +51,9 @@ func (s *Postgres) Statements() int64 { return s.statements.Load() }
 var _ Store = (*Postgres)(nil)
 
 // ErrUserCreated is the error of a transaction that found a user missing
-// while another invocation was creating it: trying the batch again finds
-// the user and waits for its lock.
-var ErrUserCreated = errors.New("another invocation created one of the batch's users at the same time")
+// while another transaction, one that did not take its turn at the writer
+// row, was creating it: trying the batch again finds the user.
+var ErrUserCreated = errors.New("another transaction created one of the batch's users at the same time")
 
 // Apply implements Store.
 func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding) (*Delta, error) {
@@ -65,15 +67,15 @@ func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Parti
 	p := &pipe{pl: conn.Conn().PgConn().StartPipeline(ctx), count: &s.statements}
 	defer p.pl.Close()
 
-	// The server locks the watermarks and the users while the batch's
+	// The server reads the watermarks and the users while the batch's
 	// windows, products and searches are folded.
 	st := newStored(len(g.Sessions()))
-	marks := s.lockUsers(p, parts, g.Sessions(), st)
+	marks := s.readUsers(p, parts, g.Sessions(), st)
 	if err := p.flush(); err != nil {
-		return nil, fmt.Errorf("lock watermarks and users: %w", err)
+		return nil, fmt.Errorf("read watermarks and users: %w", err)
 	}
 	d := g.Delta()
-	s.lockRows(p, d, st)
+	s.readRows(p, d, st)
 	if err := p.sync(); err != nil {
 		return nil, err
 	}
@@ -179,8 +181,8 @@ type minuteKey struct {
 	category string
 }
 
-// stored is what the transaction read: the rows the batch adds to (empty
-// where they were missing), locked, and the users' sessions.
+// stored is what the transaction read: the rows the batch adds to that
+// exist, and the users' sessions.
 type stored struct {
 	windows  map[WindowKey][]byte
 	products map[minuteKey]*ProductList
@@ -195,25 +197,24 @@ func newStored(users int) *stored {
 		searches: map[int64]*SearchList{}, latest: make(map[string]*Session, users), earlier: map[string][]Session{}}
 }
 
-// lockUsers begins the transaction and queues the statements that lock
-// and read the watermarks of parts (creating missing ones) and the rows of
-// the users of sessions that exist, in that order, each in key order. The
-// returned watermarks, and st's users, are filled at the next sync.
-func (s *Postgres) lockUsers(p *pipe, parts []Partition, sessions []UserPoints, st *stored) map[Partition]Mark {
+// readUsers begins the transaction and queues the statements that take the
+// writer's turn, then read the watermarks of parts (creating missing ones)
+// and the rows of the users of sessions that exist. The returned
+// watermarks, and st's users, are filled at the next sync.
+func (s *Postgres) readUsers(p *pipe, parts []Partition, sessions []UserPoints, st *stored) map[Partition]Mark {
 	marks := make(map[Partition]Mark, len(parts))
 	topics, nums := make([]string, len(parts)), make([]int32, len(parts))
 	for i, pt := range parts {
 		topics[i], nums[i] = pt.Topic, pt.Partition
 	}
 	p.send("begin", "BEGIN", nil, nil)
+	p.send("take the writer's turn", "SELECT id FROM analytics.writer_lock FOR UPDATE", nil, nil)
 	p.send("create watermarks", `INSERT INTO analytics.offsets (consumer_group, topic, partition)
 SELECT $1, t, p FROM unnest($2::text[], $3::int[]) AS x(t, p)
 ON CONFLICT DO NOTHING`, (&params{}).text(s.group).texts(topics).int4s(nums), nil)
-	p.send("lock watermarks", `SELECT o.topic, o.partition, o.last_offset, o.max_event_at
+	p.send("read watermarks", `SELECT o.topic, o.partition, o.last_offset, o.max_event_at
 FROM analytics.offsets o JOIN unnest($2::text[], $3::int[]) AS x(t, p) ON o.topic = x.t AND o.partition = x.p
-WHERE o.consumer_group = $1
-ORDER BY o.topic, o.partition
-FOR UPDATE OF o`, (&params{}).text(s.group).texts(topics).int4s(nums), func(v [][]byte) error {
+WHERE o.consumer_group = $1`, (&params{}).text(s.group).texts(topics).int4s(nums), func(v [][]byte) error {
 		pt := Partition{Topic: string(v[0])}
 		var mk Mark
 		var err error
@@ -240,10 +241,8 @@ FOR UPDATE OF o`, (&params{}).text(s.group).texts(topics).int4s(nums), func(v []
 	}
 	// A missing user is created by the write (see ErrUserCreated).
 	stored := make([]Session, 0, len(users))
-	p.send("lock users", `SELECT user_id, start_at, end_at, events, pages, orders, revenue_cents
-FROM analytics.users WHERE user_id = ANY($1::text[])
-ORDER BY user_id
-FOR UPDATE`, (&params{}).texts(users), func(v [][]byte) error {
+	p.send("read users", `SELECT user_id, start_at, end_at, events, pages, orders, revenue_cents
+FROM analytics.users WHERE user_id = ANY($1::text[])`, (&params{}).texts(users), func(v [][]byte) error {
 		user := string(v[0])
 		st.latest[user] = nil
 		for _, c := range v[1:] {
@@ -262,24 +261,18 @@ FOR UPDATE`, (&params{}).texts(users), func(v [][]byte) error {
 	return marks
 }
 
-// lockRows queues the statements that lock and read the rows d adds to,
-// creating them empty where missing, each kind in key order; st is filled
-// at the next sync.
-func (s *Postgres) lockRows(p *pipe, d *Delta, st *stored) {
+// readRows queues the statements that read the rows d adds to that exist;
+// st is filled at the next sync.
+func (s *Postgres) readRows(p *pipe, d *Delta, st *stored) {
 	if n := len(d.Windows); n > 0 {
 		secs, starts, cats := make([]int32, n), make([]int64, n), make([]string, n)
 		for i, w := range d.Windows {
 			secs[i], starts[i], cats[i] = w.Seconds, w.Start, w.Category
 		}
 		keys := (&params{}).int4s(secs).times(starts, nil).texts(cats)
-		p.send("create window rows", `INSERT INTO analytics.windows (window_seconds, start_at, category)
-SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::text[])
-ON CONFLICT DO NOTHING`, keys, nil)
-		p.send("lock window rows", `SELECT w.window_seconds, w.start_at, w.category, w.user_set
+		p.send("read window rows", `SELECT w.window_seconds, w.start_at, w.category, w.user_set
 FROM analytics.windows w JOIN unnest($1::int[], $2::timestamptz[], $3::text[]) AS x(s, t, c)
-    ON w.window_seconds = x.s AND w.start_at = x.t AND w.category = x.c
-ORDER BY w.window_seconds, w.start_at, w.category
-FOR UPDATE OF w`, keys, func(v [][]byte) error {
+    ON w.window_seconds = x.s AND w.start_at = x.t AND w.category = x.c`, keys, func(v [][]byte) error {
 			var k WindowKey
 			var err error
 			if k.Seconds, err = readInt4(v[0]); err != nil {
@@ -299,14 +292,9 @@ FOR UPDATE OF w`, keys, func(v [][]byte) error {
 			starts[i], cats[i] = m.Start, m.Category
 		}
 		keys := (&params{}).times(starts, nil).texts(cats)
-		p.send("create product minutes", `INSERT INTO analytics.category_minutes (start_at, category, product_ids, views, add_to_cart, units, revenue_cents)
-SELECT t, c, '{}', '{}', '{}', '{}', '{}' FROM unnest($1::timestamptz[], $2::text[]) AS x(t, c)
-ON CONFLICT DO NOTHING`, keys, nil)
-		p.send("lock product minutes", `SELECT m.start_at, m.category, m.product_ids, m.views, m.add_to_cart, m.units, m.revenue_cents
+		p.send("read product minutes", `SELECT m.start_at, m.category, m.product_ids, m.views, m.add_to_cart, m.units, m.revenue_cents
 FROM analytics.category_minutes m JOIN unnest($1::timestamptz[], $2::text[]) AS x(t, c)
-    ON m.start_at = x.t AND m.category = x.c
-ORDER BY m.start_at, m.category
-FOR UPDATE OF m`, keys, func(v [][]byte) error {
+    ON m.start_at = x.t AND m.category = x.c`, keys, func(v [][]byte) error {
 			var k minuteKey
 			var err error
 			if k.start, err = readTime(v[0]); err != nil {
@@ -335,13 +323,8 @@ FOR UPDATE OF m`, keys, func(v [][]byte) error {
 			starts[i] = m.Start
 		}
 		keys := (&params{}).times(starts, nil)
-		p.send("create search minutes", `INSERT INTO analytics.search_minutes (start_at, queries, searches)
-SELECT t, '{}', '{}' FROM unnest($1::timestamptz[]) AS x(t)
-ON CONFLICT DO NOTHING`, keys, nil)
-		p.send("lock search minutes", `SELECT m.start_at, m.queries, m.searches
-FROM analytics.search_minutes m JOIN unnest($1::timestamptz[]) AS x(t) ON m.start_at = x.t
-ORDER BY m.start_at
-FOR UPDATE OF m`, keys, func(v [][]byte) error {
+		p.send("read search minutes", `SELECT m.start_at, m.queries, m.searches
+FROM analytics.search_minutes m JOIN unnest($1::timestamptz[]) AS x(t) ON m.start_at = x.t`, keys, func(v [][]byte) error {
 			at, err := readTime(v[0])
 			if err != nil {
 				return err
@@ -363,7 +346,7 @@ FOR UPDATE OF m`, keys, func(v [][]byte) error {
 }
 
 // readEarlier reads the earlier sessions near the events of the users
-// whose events come before their latest session (users are locked).
+// whose events come before their latest session.
 func (s *Postgres) readEarlier(p *pipe, d *Delta, st *stored) error {
 	var users []string
 	var from, to []int64
@@ -462,49 +445,84 @@ SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigin
 		return fmt.Errorf("write sessions: %w", err)
 	}
 
-	// Window rows: counters added, users merged.
-	if n := len(d.Windows); n > 0 {
-		counts := make([]int64, n)
-		sets := make([][]byte, n)
-		for i, w := range d.Windows {
-			set, k := MergeUsers(st.windows[w.WindowKey], w.Users)
-			counts[i], sets[i] = int64(k), set
+	// Window rows: counters added, users merged; new ones inserted.
+	if len(d.Windows) > 0 {
+		var old, fresh []WindowDelta
+		var oldCounts, freshCounts []int64
+		var oldSets, freshSets [][]byte
+		for _, w := range d.Windows {
+			stored, ok := st.windows[w.WindowKey]
+			set, k := MergeUsers(stored, w.Users)
+			if ok {
+				old, oldCounts, oldSets = append(old, w), append(oldCounts, int64(k)), append(oldSets, set)
+			} else {
+				fresh, freshCounts, freshSets = append(fresh, w), append(freshCounts, int64(k)), append(freshSets, set)
+			}
 		}
-		p.send("window rows", updateWindows, windowParams(d.Windows, counts, sets), nil)
+		if len(old) > 0 {
+			p.send("window rows", updateWindows, windowParams(old, oldCounts, oldSets), nil)
+		}
+		if len(fresh) > 0 {
+			p.send("new window rows", insertWindows, windowParams(fresh, freshCounts, freshSets), nil)
+		}
 		if err := p.flush(); err != nil {
 			return fmt.Errorf("write window rows: %w", err)
 		}
 	}
 
 	// Product and search minutes: merged.
-	if n := len(d.Products); n > 0 {
+	if len(d.Products) > 0 {
+		// Both statements take slices of one set of flat arrays.
 		var all ProductList
-		starts, cats, lo, hi := make([]int64, n), make([]string, n), make([]int32, n), make([]int32, n)
-		for i, m := range d.Products {
-			starts[i], cats[i], lo[i] = m.Start, m.Category, int32(all.Len()+1)
-			stored := st.products[minuteKey{m.Start, m.Category}]
-			if stored == nil {
+		var old, fresh minuteSlices
+		for _, m := range d.Products {
+			lo := int32(all.Len() + 1)
+			stored, ok := st.products[minuteKey{m.Start, m.Category}]
+			if !ok {
 				stored = &ProductList{}
 			}
 			MergeProducts(&all, stored, m.Products)
-			hi[i] = int32(all.Len())
+			if ok {
+				old.add(m.Start, m.Category, lo, int32(all.Len()))
+			} else {
+				fresh.add(m.Start, m.Category, lo, int32(all.Len()))
+			}
 		}
-		p.send("product minutes", updateProducts, (&params{}).times(starts, nil).texts(cats).int4s(lo).int4s(hi).
-			texts(all.IDs).int8s(all.Views).int8s(all.AddToCart).int8s(all.Units).int8s(all.Revenue), nil)
+		for _, q := range []struct {
+			name, sql string
+			m         *minuteSlices
+		}{{"product minutes", updateProducts, &old}, {"new product minutes", insertProducts, &fresh}} {
+			if len(q.m.starts) > 0 {
+				p.send(q.name, q.sql, (&params{}).times(q.m.starts, nil).texts(q.m.cats).int4s(q.m.lo).int4s(q.m.hi).
+					texts(all.IDs).int8s(all.Views).int8s(all.AddToCart).int8s(all.Units).int8s(all.Revenue), nil)
+			}
+		}
 	}
-	if n := len(d.Searches); n > 0 {
+	if len(d.Searches) > 0 {
 		var all SearchList
-		starts, lo, hi := make([]int64, n), make([]int32, n), make([]int32, n)
-		for i, m := range d.Searches {
-			starts[i], lo[i] = m.Start, int32(len(all.Queries)+1)
-			stored := st.searches[m.Start]
-			if stored == nil {
+		var old, fresh minuteSlices
+		for _, m := range d.Searches {
+			lo := int32(len(all.Queries) + 1)
+			stored, ok := st.searches[m.Start]
+			if !ok {
 				stored = &SearchList{}
 			}
 			MergeSearches(&all, stored, m.Queries)
-			hi[i] = int32(len(all.Queries))
+			if ok {
+				old.add(m.Start, "", lo, int32(len(all.Queries)))
+			} else {
+				fresh.add(m.Start, "", lo, int32(len(all.Queries)))
+			}
 		}
-		p.send("search minutes", updateSearches, (&params{}).times(starts, nil).int4s(lo).int4s(hi).texts(all.Queries).int8s(all.Searches), nil)
+		for _, q := range []struct {
+			name, sql string
+			m         *minuteSlices
+		}{{"search minutes", updateSearches, &old}, {"new search minutes", insertSearches, &fresh}} {
+			if len(q.m.starts) > 0 {
+				p.send(q.name, q.sql, (&params{}).times(q.m.starts, nil).int4s(q.m.lo).int4s(q.m.hi).
+					texts(all.Queries).int8s(all.Searches), nil)
+			}
+		}
 	}
 	if n := len(d.Late); n > 0 {
 		topics, parts, offs, ids, types := make([]string, n), make([]int32, n), make([]int64, n), make([]string, n), make([]string, n)
@@ -572,7 +590,19 @@ func sessionParams(ss []Session) *params {
 	return (&params{}).texts(users).times(starts, nil).times(ends, nil).int8s(evs).int8s(pages).int8s(orders).int8s(revenue)
 }
 
-// windowParams returns the parameters of updateWindows.
+// minuteSlices are the minutes one statement writes: minute i is elements
+// lo[i] to hi[i] (from 1, inclusive) of the flat arrays sent with it.
+type minuteSlices struct {
+	starts []int64
+	cats   []string
+	lo, hi []int32
+}
+
+func (m *minuteSlices) add(start int64, category string, lo, hi int32) {
+	m.starts, m.cats, m.lo, m.hi = append(m.starts, start), append(m.cats, category), append(m.lo, lo), append(m.hi, hi)
+}
+
+// windowParams returns the parameters of updateWindows and insertWindows.
 func windowParams(ws []WindowDelta, users []int64, sets [][]byte) *params {
 	n := len(ws)
 	secs, starts, cats := make([]int32, n), make([]int64, n), make([]string, n)
@@ -640,6 +670,15 @@ const updateWindows = `UPDATE analytics.windows AS w SET
 FROM unnest($1::int[], $2::timestamptz[], $3::text[]) WITH ORDINALITY AS x(s, t, c, i)
 WHERE w.window_seconds = x.s AND w.start_at = x.t AND w.category = x.c`
 
+// insertWindows inserts the rows the batch's counters and users start.
+const insertWindows = `INSERT INTO analytics.windows (window_seconds, start_at, category, page_views, product_views, clicks,
+    searches, add_to_cart, remove_from_cart, orders, units, order_value_cents, paid_orders, revenue_cents,
+    failed_payments, shipped, cancellations, refunds, refunded_cents, users, user_set)
+SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
+    $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+    $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[],
+    $21::bytea[])`
+
 // The product and search minutes travel as flat arrays: minute i is
 // elements lo[i] to hi[i] of each.
 
@@ -653,3 +692,12 @@ const updateSearches = `UPDATE analytics.search_minutes AS m
 SET queries = ($4::text[])[x.lo:x.hi], searches = ($5::bigint[])[x.lo:x.hi]
 FROM unnest($1::timestamptz[], $2::int[], $3::int[]) AS x(t, lo, hi)
 WHERE m.start_at = x.t`
+
+const insertProducts = `INSERT INTO analytics.category_minutes (start_at, category, product_ids, views, add_to_cart, units, revenue_cents)
+SELECT x.t, x.c, ($5::text[])[x.lo:x.hi], ($6::bigint[])[x.lo:x.hi], ($7::bigint[])[x.lo:x.hi],
+    ($8::bigint[])[x.lo:x.hi], ($9::bigint[])[x.lo:x.hi]
+FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::int[]) AS x(t, c, lo, hi)`
+
+const insertSearches = `INSERT INTO analytics.search_minutes (start_at, queries, searches)
+SELECT x.t, ($4::text[])[x.lo:x.hi], ($5::bigint[])[x.lo:x.hi]
+FROM unnest($1::timestamptz[], $2::int[], $3::int[]) AS x(t, lo, hi)`
