@@ -624,6 +624,7 @@ func (f *folder) finish(d *Delta) {
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(f.userNames[a], f.userNames[b]) })
 	d.Windows = make([]WindowDelta, len(f.win))
+	var rank, ranks []int32 // rank[i] is user i's place in order
 	for j := range f.win {
 		w := &f.win[j]
 		n := 0
@@ -631,9 +632,30 @@ func (f *folder) finish(d *Delta) {
 			n += bits.OnesCount64(word)
 		}
 		users := make([]string, 0, n)
-		for _, i := range order {
-			if int(i>>6) < len(w.users) && w.users[i>>6]&(1<<(i&63)) != 0 {
-				users = append(users, f.userNames[i])
+		if n*8 < len(order) {
+			// Few of the batch's users: their ranks, sorted.
+			if rank == nil {
+				rank = make([]int32, len(order))
+				for r, i := range order {
+					rank[i] = int32(r)
+				}
+			}
+			ranks = ranks[:0]
+			for wi, word := range w.users {
+				for word != 0 {
+					ranks = append(ranks, rank[wi<<6+bits.TrailingZeros64(word)])
+					word &= word - 1
+				}
+			}
+			slices.Sort(ranks)
+			for _, r := range ranks {
+				users = append(users, f.userNames[order[r]])
+			}
+		} else {
+			for _, i := range order {
+				if int(i>>6) < len(w.users) && w.users[i>>6]&(1<<(i&63)) != 0 {
+					users = append(users, f.userNames[i])
+				}
 			}
 		}
 		d.Windows[j] = WindowDelta{WindowKey: WindowKey{Seconds: w.key.secs, Start: w.key.start, Category: f.catNames[w.key.cat]},
