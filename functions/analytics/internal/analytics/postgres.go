@@ -198,8 +198,8 @@ func newStored(users int) *stored {
 }
 
 // readUsers begins the transaction and queues the statements that take the
-// writer's turn, then read the watermarks of parts (creating missing ones)
-// and the rows of the users of sessions that exist. The returned
+// writer's turn, then read the watermarks of parts (a partition without a
+// row has none yet) and the rows of the users of sessions that exist. The returned
 // watermarks, and st's users, are filled at the next sync.
 func (s *Postgres) readUsers(p *pipe, parts []Partition, sessions []UserPoints, st *stored) map[Partition]Mark {
 	marks := make(map[Partition]Mark, len(parts))
@@ -209,9 +209,6 @@ func (s *Postgres) readUsers(p *pipe, parts []Partition, sessions []UserPoints, 
 	}
 	p.send("begin", "BEGIN", nil, nil)
 	p.send("take the writer's turn", "SELECT id FROM analytics.writer_lock FOR UPDATE", nil, nil)
-	p.send("create watermarks", `INSERT INTO analytics.offsets (consumer_group, topic, partition)
-SELECT $1, t, p FROM unnest($2::text[], $3::int[]) AS x(t, p)
-ON CONFLICT DO NOTHING`, (&params{}).text(s.group).texts(topics).int4s(nums), nil)
 	p.send("read watermarks", `SELECT o.topic, o.partition, o.last_offset, o.max_event_at
 FROM analytics.offsets o JOIN unnest($2::text[], $3::int[]) AS x(t, p) ON o.topic = x.t AND o.partition = x.p
 WHERE o.consumer_group = $1`, (&params{}).text(s.group).texts(topics).int4s(nums), func(v [][]byte) error {
@@ -556,9 +553,10 @@ ON CONFLICT DO NOTHING`, (&params{}).texts(topics).int4s(parts).int8s(offs).text
 			mk := d.Marks[pt]
 			topics[i], nums[i], offs[i], ats[i], null[i] = pt.Topic, pt.Partition, mk.Offset, mk.MaxEventAt, mk.MaxEventAt == 0
 		}
-		p.send("watermarks", `UPDATE analytics.offsets o SET last_offset = x.off, max_event_at = x.at, updated_at = now()
-FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[]) AS x(t, p, off, at)
-WHERE o.consumer_group = $1 AND o.topic = x.t AND o.partition = x.p`,
+		p.send("watermarks", `INSERT INTO analytics.offsets (consumer_group, topic, partition, last_offset, max_event_at, updated_at)
+SELECT $1, x.t, x.p, x.off, x.at, now() FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[]) AS x(t, p, off, at)
+ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+SET last_offset = excluded.last_offset, max_event_at = excluded.max_event_at, updated_at = excluded.updated_at`,
 			(&params{}).text(s.group).texts(topics).int4s(nums).int8s(offs).times(ats, null), nil)
 	}
 	p.sendTag("commit", "COMMIT", nil, nil, func(tag pgconn.CommandTag) error {
