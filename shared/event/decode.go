@@ -29,7 +29,8 @@ type Source struct {
 // canonical shape and every producer shape listed in Shapes. A Decoder is safe
 // for concurrent use; the zero value is ready to use.
 type Decoder struct {
-	pool sync.Pool // of *scratch
+	pool    sync.Pool // of *scratch
+	general bool      // read every record the general way (tests compare the two)
 }
 
 // NewDecoder returns a Decoder.
@@ -43,6 +44,11 @@ func Decode(value []byte, src Source) (Event, error) { return defaultDecoder.Dec
 // Decode parses, maps and validates one record value. The error, when not
 // nil, is an *Error whose Reason says what was wrong.
 func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
+	return d.decodeIn(nil, value, src)
+}
+
+// decodeIn decodes value into a, or into memory of its own for a nil a.
+func (d *Decoder) decodeIn(a *Arena, value []byte, src Source) (Event, error) {
 	limit := MaxRecordBytes
 	if src.Topic == TopicDeadLetters {
 		limit = MaxDeadLetterBytes
@@ -54,6 +60,12 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 	if sc == nil {
 		sc = new(scratch)
 	}
+	sc.general = d.general
+	sc.state.mem = &sc.mem
+	if a != nil {
+		a.mem.keep = true
+		sc.state.mem = &a.mem
+	}
 	e, err := sc.decode(value, src)
 	sc.state.done()
 	d.pool.Put(sc)
@@ -62,6 +74,16 @@ func (d *Decoder) Decode(value []byte, src Source) (Event, error) {
 
 func (sc *scratch) decode(value []byte, src Source) (Event, error) {
 	st := &sc.state
+	st.err = nil
+	st.src = st.copyRecord(value)
+	if sc.general {
+		sc.fr.dirty = false
+	} else if e := sc.fast(); e != nil {
+		if err := e.Validate(); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
 	root, err := sc.read(value)
 	if err != nil {
 		return nil, err
@@ -93,14 +115,16 @@ func (sc *scratch) decode(value []byte, src Source) (Event, error) {
 	return e, nil
 }
 
-// read reads rec into sc's tape, and returns the top-level object. Records
-// the one-pass reader does not take are read by fastjson, whose errors are
-// the record's.
+// read reads rec, which st.src holds a copy of, into sc's tape, and returns
+// the top-level object. Records the one-pass reader does not take are read
+// by fastjson, whose errors are the record's.
 func (sc *scratch) read(rec []byte) (value, *Error) {
 	st := &sc.state
 	st.err = nil
 	var ok bool
-	st.src = st.copyRecord(rec)
+	if sc.fr.dirty { // the one-pass read unescaped strings in place
+		st.src = st.copyRecord(rec)
+	}
 	if st.tape, ok = parseTape(st.src, st.tape[:0]); ok {
 		st.newArena()
 		return st.tape[0].v, nil
@@ -168,10 +192,15 @@ type state struct {
 	src       []byte
 	buf       []byte
 	converted []byte
-	// arena holds the strings the event keeps, copied from src when read:
-	// one allocation backs them all.
+	// arena holds the strings the event keeps, copied from src when read.
+	// It is cut from a chunk of mem that the arenas of several records
+	// share, unless own: then it is an allocation of its own.
 	arena []byte
-	tape  []member
+	own   bool
+	// mem is where the events and their strings are made: the scratch's
+	// own, or an Arena's.
+	mem  *memory
+	tape []member
 }
 
 // maxKeep bounds the buffers a state keeps between records: a dead letter
@@ -190,7 +219,7 @@ func (st *state) copyRecord(rec []byte) []byte {
 	return b[:len(rec)]
 }
 
-// newArena allocates the arena for the strings of the tape.
+// newArena reserves the arena for the strings of the tape.
 func (st *state) newArena() {
 	n := 0
 	for i := range st.tape {
@@ -200,14 +229,37 @@ func (st *state) newArena() {
 	}
 	st.arena = nil
 	if n > 0 {
-		st.arena = make([]byte, 0, n+textPad)
+		st.reserve(n)
 	}
 }
 
-// done forgets what the event keeps (the arena) and buffers too large to
-// keep.
+// arenaChunk is the size of the allocations the arenas of records are cut
+// from; the strings of a record larger than a quarter of it get an
+// allocation of their own.
+const arenaChunk = 4096
+
+// reserve makes st.arena room for n bytes of strings, and textPad more.
+func (st *state) reserve(n int) {
+	need := n + textPad
+	if need > arenaChunk/4 {
+		st.arena, st.own = make([]byte, 0, need), true
+		return
+	}
+	t := &st.mem.text
+	if cap(t.free) < need {
+		t.refill(st.mem.keep)
+	}
+	st.arena, st.own = t.free[:0:need], false
+}
+
+// done forgets what the event keeps (the arena, whose strings the chunk it
+// was cut from keeps) and buffers too large to keep.
 func (st *state) done() {
-	st.arena, st.src = nil, nil
+	if n := len(st.arena); n > 0 && !st.own {
+		t := &st.mem.text
+		t.free = t.free[n:n]
+	}
+	st.arena, st.src, st.mem = nil, nil, nil
 	if cap(st.buf) > maxKeep {
 		st.buf = nil
 	}
@@ -229,27 +281,49 @@ func (st *state) text(v *value) string {
 		return ""
 	}
 	if v.flags&stringKept == 0 {
-		off, n := len(st.arena), int(v.n)
-		if off+n+textPad > cap(st.arena) { // not reached: the arena holds every string once
+		if off, ok := st.copyText(v.off, v.n); ok {
+			v.off = off
+			v.flags |= stringKept
+		} else { // not reached: the arena holds every string once
 			return string(st.src[v.off : v.off+v.n])
 		}
-		// Both src and the arena have textPad bytes to spare after any
-		// text: short texts move as one or two words.
-		dst, from := st.arena[off:cap(st.arena)], st.src[v.off:cap(st.src)]
-		switch {
-		case n <= 8:
-			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
-		case n <= 16:
-			binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
-			binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(from[n-8:]))
-		default:
-			copy(dst, from[:n])
-		}
-		st.arena = st.arena[:off+n]
-		v.off = uint32(off)
-		v.flags |= stringKept
 	}
 	return unsafe.String(&st.arena[v.off], int(v.n))
+}
+
+// keep returns src[off:off+n] copied into the arena.
+func (st *state) keep(off, n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	at, ok := st.copyText(off, n)
+	if !ok { // not reached: the arena has room for every string of the record
+		return string(st.src[off : off+n])
+	}
+	return unsafe.String(&st.arena[at], int(n))
+}
+
+// copyText appends src[off:off+n] to the arena and returns where it is
+// there; ok is false when the arena has no room left.
+func (st *state) copyText(off, n uint32) (at uint32, ok bool) {
+	at = uint32(len(st.arena))
+	if int(at)+int(n)+textPad > cap(st.arena) {
+		return 0, false
+	}
+	// Both src and the arena have textPad bytes to spare after any
+	// text: short texts move as one or two words.
+	dst, from := st.arena[at:cap(st.arena)], st.src[off:cap(st.src)]
+	switch {
+	case n <= 8:
+		binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
+	case n <= 16:
+		binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(from))
+		binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(from[n-8:]))
+	default:
+		copy(dst, from[:n])
+	}
+	st.arena = st.arena[:int(at)+int(n)]
+	return at, true
 }
 
 // textPad is how many bytes src and the arena have to spare after their
@@ -780,6 +854,9 @@ func itemPath(base string, i int) string {
 type scratch struct {
 	parser  fastjson.Parser
 	state   state
+	fr      fastRecord
+	mem     memory
+	general bool   // see Decoder
 	idInput []byte // what deriveID hashes
 }
 

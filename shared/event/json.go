@@ -12,8 +12,10 @@ import (
 // document order, whose keys, strings and numbers are offsets into a copy
 // of the record in which strings are unescaped in place. The tape holds no
 // pointers, so filling it costs the garbage collector nothing. The strings
-// an event keeps are copied into one allocation, the arena, sized by the
-// strings of the record.
+// an event keeps are copied into the record's arena, room for exactly the
+// strings of the record cut from a chunk that the arenas of several records
+// share (see state.reserve). Canonical records of the common types skip the
+// tape: fast.go reads them straight into their event.
 //
 // The one-pass reader accepts a strict subset of JSON: a top-level object;
 // keys without escapes; numbers in the JSON grammar; strings whose escapes

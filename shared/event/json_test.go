@@ -261,3 +261,49 @@ func TestIDAndTextTables(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldTable(t *testing.T) {
+	t.Parallel()
+	fieldOf := func(k []byte) field {
+		b := make([]byte, len(k)+16)
+		copy(b, k)
+		return fieldAt(b, 0, len(k))
+	}
+	for f := fEventID; f < numFields; f++ {
+		if got := fieldOf([]byte(fieldKeys[f])); got != f {
+			t.Errorf("fieldOf(%q) = %d, want %d", fieldKeys[f], got, f)
+		}
+		// Keys that differ from a canonical key in one byte are no field.
+		k := []byte(fieldKeys[f])
+		for i := range k {
+			c := k[i]
+			k[i] ^= 0x20
+			if got := fieldOf(k); got != fNone {
+				t.Errorf("fieldOf(%q) = %d, want none", k, got)
+			}
+			k[i] = c
+		}
+		if got := fieldOf(append(k, 'x')); got != fNone {
+			t.Errorf("fieldOf(%q) = %d, want none", append(k, 'x'), got)
+		}
+	}
+	if got := fieldOf(nil); got != fNone {
+		t.Errorf("fieldOf(empty) = %d", got)
+	}
+}
+
+func TestFastTypes(t *testing.T) {
+	t.Parallel()
+	var s slabs
+	for k, ft := range fastTypes {
+		if got := fastType(string(ft.t)); got != k {
+			t.Errorf("fastType(%s) = %d, want %d", ft.t, got, k)
+		}
+		if got, want := fmt.Sprintf("%T", s.event(k, false)), fmt.Sprintf("%T", New(ft.t)); got != want {
+			t.Errorf("slab event %d is a %s, want %s", k, got, want)
+		}
+	}
+	if got := fastType("metric"); got != -1 {
+		t.Errorf("fastType(metric) = %d", got)
+	}
+}

@@ -102,7 +102,7 @@ func BenchmarkRecords(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
-		msgs, err := records(&ev)
+		msgs, err := records(&ev, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

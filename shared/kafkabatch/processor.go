@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -39,6 +40,8 @@ type Processor struct {
 	sink     DeadLetterSink
 	decoder  *event.Decoder
 	partial  bool
+	reuse    bool
+	spaces   sync.Pool // *space, with reuse on
 	logger   *slog.Logger
 	metrics  *emfWriter
 	now      func() time.Time
@@ -68,6 +71,17 @@ func WithDecoder(d *event.Decoder) Option { return func(p *Processor) { p.decode
 // Off, any failed record makes Process return an error, so that the event
 // source mapping retries the whole batch.
 func WithPartialBatchResponse(on bool) Option { return func(p *Processor) { p.partial = on } }
+
+// WithRecordReuse says whether the memory of one batch's records and events
+// serves the next batch. Default: off.
+//
+// On, the Handler and the dead-letter sink must keep nothing of a batch
+// after they return: no Message, no key, value or header bytes of a Record
+// (a dead letter's RecordKey, RecordValue and header values are those
+// bytes), and no event, nor any string of one (events are decoded into an
+// event.Arena that is Reset after the batch). Batches then cost the garbage
+// collector next to nothing per record.
+func WithRecordReuse(on bool) Option { return func(p *Processor) { p.reuse = on } }
 
 // WithLogger sets the logger of the one line Process logs per batch. Default:
 // a logger that discards everything.
@@ -160,7 +174,24 @@ func (p *Processor) ProcessWithStats(ctx context.Context, ev events.KafkaEvent) 
 		p.log(ctx, &st, err, sinkErr)
 	}()
 
-	recs, err := records(&ev)
+	var (
+		sp   *space
+		recs []Message
+	)
+	if p.reuse {
+		sp, _ = p.spaces.Get().(*space)
+		if sp == nil {
+			sp = new(space)
+		}
+		defer func() {
+			clear(recs) // drop the events, and what the next batch must not see
+			for i := range sp.arenas {
+				sp.arenas[i].Reset()
+			}
+			p.spaces.Put(sp)
+		}()
+	}
+	recs, err = records(&ev, sp)
 	if err != nil {
 		return Response{}, st, err
 	}
@@ -175,7 +206,7 @@ func (p *Processor) ProcessWithStats(ctx context.Context, ev events.KafkaEvent) 
 		letters = append(letters, newDeadLetter(p.function, r, reason, cause, p.now))
 		letterRecs = append(letterRecs, r)
 	}
-	p.decode(recs)
+	p.decode(recs, sp)
 	valid := make([]*Message, 0, len(recs))
 	for i := range recs {
 		m := &recs[i]
@@ -258,32 +289,99 @@ const minDecodeChunk = 512
 // of every value that is base64, on all the cores the function has: a
 // Decoder is safe for concurrent use, and each record has its own part of
 // the batch's buffer. Each value is decoded into an event while its bytes
-// are fresh in the cache.
-func (p *Processor) decode(msgs []Message) {
-	work := func(msgs []Message) {
+// are fresh in the cache. With sp (record reuse on), the events are made
+// in sp's arenas, one per goroutine.
+func (p *Processor) decode(msgs []Message, sp *space) {
+	work := func(msgs []Message, a *event.Arena) {
+		var seen byte
 		for i := range msgs {
 			m := &msgs[i]
+			if i%prefetchBlock == 0 {
+				// The next block's records; at the start, this one's too.
+				lo := i + prefetchBlock
+				if i == 0 {
+					lo = 0
+				}
+				seen += touchRecords(msgs[min(lo, len(msgs)):min(i+2*prefetchBlock, len(msgs))])
+			}
 			m.load()
 			if m.invalid != nil {
 				continue
 			}
-			if e, err := p.decoder.Decode(m.Value, m.Source()); err != nil {
+			var (
+				e   event.Event
+				err error
+			)
+			if a != nil {
+				e, err = p.decoder.DecodeIn(a, m.Value, m.Source())
+			} else {
+				e, err = p.decoder.Decode(m.Value, m.Source())
+			}
+			if err != nil {
 				m.invalid = err
 			} else {
 				m.Event = e
 			}
 		}
+		touched.Add(uint32(seen))
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(msgs)/minDecodeChunk)
-	if workers <= 1 {
-		work(msgs)
+	workers := max(min(runtime.GOMAXPROCS(0), len(msgs)/minDecodeChunk), 1)
+	arena := func(int) *event.Arena { return nil }
+	if sp != nil {
+		if len(sp.arenas) < workers {
+			sp.arenas = append(sp.arenas, make([]event.Arena, workers-len(sp.arenas))...)
+		}
+		arena = func(i int) *event.Arena { return &sp.arenas[i] }
+	}
+	if workers == 1 {
+		work(msgs, arena(0))
 		return
 	}
 	var wg sync.WaitGroup
+	i := 0
 	for chunk := range slices.Chunk(msgs, (len(msgs)+workers-1)/workers) {
-		wg.Go(func() { work(chunk) })
+		a := arena(i)
+		i++
+		wg.Go(func() { work(chunk, a) })
 	}
 	wg.Wait()
+}
+
+// prefetchBlock is how many records' keys and values decode has the memory
+// system fetch at once, a block ahead of the record it decodes.
+const prefetchBlock = 16
+
+// touched keeps what touchRecords read, so that the reads are made.
+var touched atomic.Uint32
+
+// touchRecords reads a byte of each cache line of the keys and values of
+// msgs that are still to decode. Loads that miss the caches all at once
+// overlap, and one wait brings a block of records in, where decoding them
+// in turn would wait on each record's first line or two: the records of a
+// payload are scattered in memory.
+func touchRecords(msgs []Message) (x byte) {
+	for i := range msgs {
+		if kr := msgs[i].src; kr != nil {
+			x += touch(kr.Value) + touch(kr.Key)
+		}
+	}
+	return x
+}
+
+// touchMax bounds what touch reads of a string: the hardware prefetcher
+// streams the rest of a long one as it is read in order.
+const touchMax = 2048
+
+// touch reads a byte of each cache line of the first touchMax bytes of s.
+func touch(s string) (x byte) {
+	s = s[:min(len(s), touchMax)]
+	for i := 0; i < len(s); i += 64 {
+		x += s[i]
+	}
+	if len(s) > 0 {
+		x += s[len(s)-1]
+	}
+	return x
 }
 
 // knownReason returns r if it is one of event.Reasons, else def.

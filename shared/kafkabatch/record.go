@@ -86,12 +86,22 @@ func compareRecords(a, b *Record) int {
 	return cmp.Compare(a.Offset, b.Offset)
 }
 
+// space is the memory of one batch's records: their messages, the buffer
+// their keys and values are decoded into, and the arenas of their events.
+type space struct {
+	msgs   []Message
+	buf    []byte
+	arenas []event.Arena
+}
+
 // records flattens the payload's records map into one slice of messages in
 // partition order (topic, partition, offset): the map's iteration order is
 // random. Keys and values of all records share one buffer, each record
 // having its own part of it, so that they can be decoded (see load) in any
-// order and at the same time.
-func records(ev *events.KafkaEvent) ([]Message, error) {
+// order and at the same time. With sp not nil, the messages and the buffer
+// are sp's when large enough, and sp keeps those made instead; the messages
+// of sp must be zero.
+func records(ev *events.KafkaEvent, sp *space) ([]Message, error) {
 	type group struct {
 		key string
 		rs  []events.KafkaRecord
@@ -132,8 +142,16 @@ func records(ev *events.KafkaEvent) ([]Message, error) {
 		}
 		return cmp.Compare(a.key, b.key)
 	})
-	out := make([]Message, n)
-	buf := make([]byte, size)
+	if sp == nil {
+		sp = &space{}
+	}
+	if cap(sp.msgs) < n {
+		sp.msgs = make([]Message, n)
+	}
+	if cap(sp.buf) < size {
+		sp.buf = make([]byte, size)
+	}
+	out, buf := sp.msgs[:n], sp.buf[:size]
 	i := 0
 	for _, g := range groups {
 		for j := range g.rs {

@@ -151,23 +151,35 @@ func (w *Writer) write(ctx context.Context, writer string, recs []Record) ([]Obj
 	var order []*group
 	var counts []int
 	of := make([]*group, len(recs))
+	// Records of a batch come partition by partition, and mostly in runs
+	// of one table and hour: the last type's table and the last group are
+	// looked up again only when they change.
+	var (
+		lastType event.Type
+		t        = -1
+		g        *group
+	)
 	for i := range recs {
 		r := &recs[i]
 		if r.Event == nil {
 			return nil, fmt.Errorf("lake: record %s-%d@%d has no event", r.Topic, r.Partition, r.Offset)
 		}
 		m := r.Event.Meta()
-		t, ok := tableIndex[m.EventType]
-		if !ok {
-			return nil, fmt.Errorf("lake: record %s-%d@%d: event type %q has no table", r.Topic, r.Partition, r.Offset, m.EventType)
+		if t < 0 || m.EventType != lastType {
+			var ok bool
+			if t, ok = tableIndex[m.EventType]; !ok {
+				return nil, fmt.Errorf("lake: record %s-%d@%d: event type %q has no table", r.Topic, r.Partition, r.Offset, m.EventType)
+			}
+			lastType = m.EventType
 		}
 		k := groupKey{table: t, hour: hourOf(m.OccurredAt), topic: r.Topic, partition: r.Partition}
-		g := groups[k]
-		if g == nil {
-			g = &group{key: k, first: r.Offset, last: r.Offset, index: len(order)}
-			groups[k] = g
-			order = append(order, g)
-			counts = append(counts, 0)
+		if g == nil || g.key != k {
+			if g = groups[k]; g == nil {
+				g = &group{key: k, first: r.Offset, last: r.Offset, index: len(order)}
+				groups[k] = g
+				order = append(order, g)
+				counts = append(counts, 0)
+			}
 		}
 		of[i] = g
 		counts[g.index]++
@@ -273,7 +285,7 @@ func newEncoders(opts []parquet.WriterOption) (e [numTables]encoder) {
 }
 
 // rowEncoder encodes rows of type T, reusing its Parquet writers, row
-// slices and text arenas.
+// slices and conversion arenas.
 type rowEncoder[T any] struct {
 	convert func(*Record, int64, *arena) T
 	opts    []parquet.WriterOption
@@ -293,19 +305,19 @@ func (e *rowEncoder[T]) encode(buf *bytes.Buffer, recs []*Record, ingested int64
 	} else {
 		rows = make([]T, len(recs))
 	}
-	text, _ := e.arenas.Get().(*arena)
-	if text == nil {
-		text = new(arena)
+	a, _ := e.arenas.Get().(*arena)
+	if a == nil {
+		a = new(arena)
 	}
 	for i, r := range recs {
-		rows[i] = e.convert(r, ingested, text)
+		rows[i] = e.convert(r, ingested, a)
 	}
 	err := EncodeRows(&e.writers, buf, rows, meta, e.opts...)
 	clear(rows) // drop the references to the batch's strings and the arena's
 	rows = rows[:0]
 	e.rows.Put(&rows)
-	text.reset()
-	e.arenas.Put(text)
+	a.reset()
+	e.arenas.Put(a)
 	return err
 }
 

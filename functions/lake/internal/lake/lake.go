@@ -96,13 +96,16 @@ type Processor struct {
 // to its table, every other record to dead_letters. Partial batch responses
 // are off: a failure retries the whole batch from its first offset, which
 // is what keeps the objects' offset keys free of duplicates (see
-// lake.Writer.Write).
+// lake.Writer.Write). The memory of a batch's records and events serves the
+// next batch (kafkabatch.WithRecordReuse): the Writer keeps nothing of a
+// batch once it has written it.
 func NewProcessor(store lakefmt.Store, logger *slog.Logger, opts ...lakefmt.Option) (*Processor, error) {
 	w := lakefmt.NewWriter(store, opts...)
 	// The partitions' own lines go at debug level; Process logs the batch's.
 	inner, err := kafkabatch.NewProcessor(Name, kafkabatch.Chain(NewHandler(w), kafkabatch.Recoverer()),
 		kafkabatch.WithDeadLetterSink(NewDeadLetters(w)),
 		kafkabatch.WithPartialBatchResponse(false),
+		kafkabatch.WithRecordReuse(true),
 		kafkabatch.WithLogger(slog.New(debugOnly{logger.Handler()})))
 	if err != nil {
 		return nil, err
