@@ -288,20 +288,11 @@ func (r *fastRecord) parse(b []byte) bool {
 				return false
 			}
 		}
-		if i < len(b) && b[i] <= ' ' {
-			i = skipWS(b, i)
-		}
-		if i >= len(b) {
-			return false
-		}
-		if b[i] == ',' {
-			i = skipWS(b, i+1)
+		var more bool
+		if i, more = after(b, i, '}'); more {
 			continue
 		}
-		if b[i] != '}' {
-			return false
-		}
-		return skipWS(b, i+1) == len(b)
+		return i >= 0 && skipWS(b, i) == len(b)
 	}
 }
 
@@ -337,20 +328,10 @@ func (r *fastRecord) object(b []byte, i int, o *fastObject, line bool) int {
 		if o.vals[s], i = r.scalar(b, skipWS(b, i+1)); i < 0 {
 			return -1
 		}
-		if i < len(b) && b[i] <= ' ' {
-			i = skipWS(b, i)
+		var more bool
+		if i, more = after(b, i, '}'); !more {
+			return i
 		}
-		if i >= len(b) {
-			return -1
-		}
-		if b[i] == ',' {
-			i = skipWS(b, i+1)
-			continue
-		}
-		if b[i] != '}' {
-			return -1
-		}
-		return i + 1
 	}
 }
 
@@ -369,21 +350,29 @@ func (r *fastRecord) array(b []byte, i int) int {
 		if i = r.object(b, i, &r.lines[len(r.lines)-1], true); i < 0 {
 			return -1
 		}
-		if i < len(b) && b[i] <= ' ' {
-			i = skipWS(b, i)
+		var more bool
+		if i, more = after(b, i, ']'); !more {
+			return i
 		}
-		if i >= len(b) {
-			return -1
-		}
-		if b[i] == ',' {
-			i = skipWS(b, i+1)
-			continue
-		}
-		if b[i] != ']' {
-			return -1
-		}
-		return i + 1
 	}
+}
+
+// after reads what follows a member or an element at b[i]: a comma (more,
+// and the index of what comes next) or close (the index after it); any
+// other byte gives -1.
+func after(b []byte, i int, close byte) (next int, more bool) {
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
+	switch {
+	case i >= len(b):
+		return -1, false
+	case b[i] == ',':
+		return skipWS(b, i+1), true
+	case b[i] != close:
+		return -1, false
+	}
+	return i + 1, false
 }
 
 // scalar reads the string, number, true, false or null at b[i] as
