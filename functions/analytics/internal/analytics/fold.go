@@ -101,11 +101,22 @@ type SearchMinute struct {
 }
 
 // Point is one session event of a user: its event time (unix ms) and what
-// it adds to its session.
+// it adds to its session. A point may also stand for several events that
+// make a session of their own (a batch's session waiting to be merged):
+// then Last is the time of the last and Events their number.
 type Point struct {
 	At                     int64
 	Pages, Orders, Revenue int64
+	// Last is the time of the last event (0: At), Events the number of
+	// events (0: one).
+	Last, Events int64
 }
+
+// end returns the time of the point's last event.
+func (p Point) end() int64 { return max(p.At, p.Last) }
+
+// events returns the number of events the point stands for.
+func (p Point) events() int64 { return max(1, p.Events) }
 
 // LateEvent is an event older than the lateness bound behind its
 // partition's latest event time.

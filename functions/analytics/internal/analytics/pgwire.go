@@ -223,3 +223,13 @@ func readInt8s(v []byte) ([]int64, error) {
 	})
 	return out, err
 }
+
+func readTimes(v []byte) ([]int64, error) {
+	var out []int64
+	_, err := readArray(v, func(_ int, e []byte) error {
+		t, err := readTime(e)
+		out = append(out, t)
+		return err
+	})
+	return out, err
+}

@@ -96,7 +96,12 @@ func consume(t testing.TB, ctx context.Context, proc *kafkabatch.Processor, l *k
 
 func newPipeline(t testing.TB, pool *pgxpool.Pool, dl *bytes.Buffer, opts ...analytics.Option) (*analytics.Handler, *kafkabatch.Processor) {
 	t.Helper()
-	h := analytics.New(analytics.NewPostgres(pool, "analytics"), opts...)
+	return newPipelineOn(t, analytics.NewPostgres(pool, "analytics"), dl, opts...)
+}
+
+func newPipelineOn(t testing.TB, store analytics.Store, dl *bytes.Buffer, opts ...analytics.Option) (*analytics.Handler, *kafkabatch.Processor) {
+	t.Helper()
+	h := analytics.New(store, opts...)
 	proc, err := kafkabatch.NewProcessor(analytics.Name, h, kafkabatch.WithDeadLetterSink(kafkabatch.NewWriterSink(dl)))
 	if err != nil {
 		t.Fatal(err)
@@ -160,8 +165,14 @@ func TestSessionGaps(t *testing.T) {
 	}
 }
 
+// compaction is how many batches each delivery mode's store leaves their
+// session events waiting before one merges them: every batch at once, and
+// in groups of several sizes.
+var compaction = map[deliveryMode]int{once: 1, twice: 3, overlap: analytics.DefaultCompaction, cut: 5, dropped: 2}
+
 // checkRun consumes l in mode into a fresh database and compares the final
-// state with truth.
+// state with truth; then merges the session events still waiting and
+// compares again.
 func checkRun(t *testing.T, l *kafkaLog, truth *generator.Truth, mode deliveryMode) {
 	ctx := context.Background()
 	drop := &dropper{}
@@ -171,7 +182,8 @@ func checkRun(t *testing.T, l *kafkaLog, truth *generator.Truth, mode deliveryMo
 	if mode == cut {
 		opts = append(opts, analytics.WithAttempts(1))
 	}
-	h, proc := newPipeline(t, pool, &dl, opts...)
+	store := analytics.NewPostgres(pool, "analytics", analytics.WithCompaction(compaction[mode]))
+	h, proc := newPipelineOn(t, store, &dl, opts...)
 	rng := rand.New(rand.NewPCG(uint64(mode)+1, 7))
 	n := consume(t, ctx, proc, l, mode, drop, rng, 700)
 	st := h.Stats()
@@ -190,6 +202,21 @@ func checkRun(t *testing.T, l *kafkaLog, truth *generator.Truth, mode deliveryMo
 	pool.Reset() // a connection the dropper closed after its last query may still be idle in the pool
 	for _, d := range analytics.Compare(ctx, pool, truth) {
 		t.Error(d)
+	}
+	var waiting int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM analytics.session_points").Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left := -1
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM analytics.session_points").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d rows of session events left after merging (%v)", left, err)
+	}
+	t.Logf("merged %d rows of waiting session events", waiting)
+	for _, d := range analytics.Compare(ctx, pool, truth) {
+		t.Errorf("after merging the waiting session events: %s", d)
 	}
 	// Every bad record of the function's topics was dead-lettered
 	// with the truth's reason; nothing else was.

@@ -35,14 +35,38 @@ import (
 type Postgres struct {
 	pool  *pgxpool.Pool
 	group string
+	every int64
 
+	// since counts the batches committed since this store last merged the
+	// session events.
+	since      atomic.Int64
 	statements atomic.Int64
+}
+
+// DefaultCompaction is how many batches a store commits before the next
+// merges the session events waiting in analytics.session_points into the
+// users' sessions.
+const DefaultCompaction = 16
+
+// PostgresOption configures a Postgres store.
+type PostgresOption func(*Postgres)
+
+// WithCompaction sets how many batches the store commits, their session
+// events left in analytics.session_points, before the next merges them
+// all into the users' sessions (1: every batch merges its own). Default
+// DefaultCompaction.
+func WithCompaction(batches int) PostgresOption {
+	return func(s *Postgres) { s.every = int64(max(1, batches)) }
 }
 
 // NewPostgres returns the store of consumer group group (its watermarks are
 // its own) on pool.
-func NewPostgres(pool *pgxpool.Pool, group string) *Postgres {
-	return &Postgres{pool: pool, group: group}
+func NewPostgres(pool *pgxpool.Pool, group string, opts ...PostgresOption) *Postgres {
+	s := &Postgres{pool: pool, group: group, every: DefaultCompaction}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Statements returns the number of SQL statements sent so far.
@@ -57,6 +81,32 @@ var ErrUserCreated = errors.New("another transaction created one of the batch's 
 
 // Apply implements Store.
 func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding) (*Delta, error) {
+	merge := s.since.Load()+1 >= s.every
+	d, err := s.apply(ctx, parts, basis, g, merge)
+	if err == nil {
+		if merge {
+			s.since.Store(0)
+		} else {
+			s.since.Add(1)
+		}
+	}
+	return d, err
+}
+
+// Compact merges the session events waiting in analytics.session_points
+// into the users' sessions, in one transaction; it changes nothing that
+// the views show.
+func (s *Postgres) Compact(ctx context.Context) error {
+	if _, err := s.apply(ctx, nil, nil, NewFolding(nil, nil, DefaultLateness), true); err != nil {
+		return fmt.Errorf("merge session events: %w", err)
+	}
+	s.since.Store(0)
+	return nil
+}
+
+// apply stores a batch; merge says whether it merges the waiting session
+// events, and its own, into the users' sessions, or leaves its own waiting.
+func (s *Postgres) apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding, merge bool) (*Delta, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire connection: %w", err)
@@ -67,12 +117,16 @@ func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Parti
 	p := &pipe{pl: conn.Conn().PgConn().StartPipeline(ctx), count: &s.statements}
 	defer p.pl.Close()
 
-	// The server reads the watermarks and the users while the batch's
-	// windows, products and searches are folded.
-	st := newStored(len(g.Sessions()))
-	marks := s.readUsers(p, parts, g.Sessions(), st)
+	// The server reads the watermarks (and the waiting session events)
+	// while the batch's windows, products and searches are folded.
+	st := newStored()
+	marks := s.begin(p, parts)
+	var waiting *waitingPoints
+	if merge {
+		waiting = s.readWaiting(p)
+	}
 	if err := p.flush(); err != nil {
-		return nil, fmt.Errorf("read watermarks and users: %w", err)
+		return nil, fmt.Errorf("read watermarks: %w", err)
 	}
 	d := g.Delta()
 	s.readRows(p, d, st)
@@ -86,10 +140,18 @@ func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Parti
 		}
 		return nil, &StaleMarksError{Marks: marks}
 	}
-	if err := s.readEarlier(p, d, st); err != nil {
-		return nil, err
+	var sessions []UserPoints
+	if merge {
+		sessions = waiting.with(d.Sessions)
+		s.readUsers(p, sessions, st)
+		if err := p.sync(); err != nil {
+			return nil, err
+		}
+		if err := s.readEarlier(p, sessions, st); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.write(p, d, st); err != nil {
+	if err := s.write(p, d, st, sessions, waiting); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -192,16 +254,15 @@ type stored struct {
 	earlier map[string][]Session
 }
 
-func newStored(users int) *stored {
+func newStored() *stored {
 	return &stored{windows: map[WindowKey][]byte{}, products: map[minuteKey]*ProductList{},
-		searches: map[int64]*SearchList{}, latest: make(map[string]*Session, users), earlier: map[string][]Session{}}
+		searches: map[int64]*SearchList{}, latest: map[string]*Session{}, earlier: map[string][]Session{}}
 }
 
-// readUsers begins the transaction and queues the statements that take the
+// begin begins the transaction and queues the statements that take the
 // writer's turn, then read the watermarks of parts (a partition without a
-// row has none yet) and the rows of the users of sessions that exist. The returned
-// watermarks, and st's users, are filled at the next sync.
-func (s *Postgres) readUsers(p *pipe, parts []Partition, sessions []UserPoints, st *stored) map[Partition]Mark {
+// row has none yet). The returned watermarks are filled at the next sync.
+func (s *Postgres) begin(p *pipe, parts []Partition) map[Partition]Mark {
 	marks := make(map[Partition]Mark, len(parts))
 	topics, nums := make([]string, len(parts)), make([]int32, len(parts))
 	for i, pt := range parts {
@@ -229,8 +290,15 @@ WHERE o.consumer_group = $1`, (&params{}).text(s.group).texts(topics).int4s(nums
 		marks[pt] = mk
 		return nil
 	})
+	return marks
+}
+
+// readUsers queues the statement that reads the rows of the users of
+// sessions that exist, each with its latest session, into st at the next
+// sync.
+func (s *Postgres) readUsers(p *pipe, sessions []UserPoints, st *stored) {
 	if len(sessions) == 0 {
-		return marks
+		return
 	}
 	users := make([]string, len(sessions))
 	for i, u := range sessions {
@@ -255,7 +323,6 @@ FROM analytics.users WHERE user_id = ANY($1::text[])`, (&params{}).texts(users),
 		st.latest[user] = &stored[len(stored)-1]
 		return nil
 	})
-	return marks
 }
 
 // readRows queues the statements that read the rows d adds to that exist;
@@ -344,18 +411,18 @@ FROM analytics.search_minutes m JOIN unnest($1::timestamptz[]) AS x(t) ON m.star
 
 // readEarlier reads the earlier sessions near the events of the users
 // whose events come before their latest session.
-func (s *Postgres) readEarlier(p *pipe, d *Delta, st *stored) error {
+func (s *Postgres) readEarlier(p *pipe, sessions []UserPoints, st *stored) error {
 	var users []string
 	var from, to []int64
 	gap := SessionGap.Milliseconds()
-	for _, u := range d.Sessions {
+	for _, u := range sessions {
 		l, ok := st.latest[u.User]
 		if !ok || !NeedsEarlier(l, u.Points) {
 			continue
 		}
 		lo, hi := u.Points[0].At, u.Points[0].At
 		for _, pt := range u.Points {
-			lo, hi = min(lo, pt.At), max(hi, pt.At)
+			lo, hi = min(lo, pt.At), max(hi, pt.end())
 		}
 		users, from, to = append(users, u.User), append(from, lo-gap), append(to, hi+gap)
 	}
@@ -393,13 +460,24 @@ func readSession(v [][]byte) (Session, error) {
 	return ss, nil
 }
 
-// write sends what d adds merged with the rows read, the users' sessions,
-// late events, metrics and the new watermarks, and commits. The heaviest
-// statements go first, each sent as soon as it is built.
-func (s *Postgres) write(p *pipe, d *Delta, st *stored) error {
+// write sends what d adds merged with the rows read, the session events
+// (sessions merged into the users' sessions, with the waiting ones, when
+// waiting is not nil; else d's left waiting), late events, metrics and the
+// new watermarks, and commits. The heaviest statements go first, each sent
+// as soon as it is built.
+func (s *Postgres) write(p *pipe, d *Delta, st *stored, sessions []UserPoints, waiting *waitingPoints) error {
+	if waiting == nil {
+		if len(d.Sessions) > 0 {
+			p.send("waiting sessions", `INSERT INTO analytics.session_points (user_ids, start_at, end_at, events, pages, orders, revenue_cents)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, pointParams(d.Sessions), nil)
+		}
+	} else if len(waiting.ids) > 0 {
+		p.send("merged sessions", `DELETE FROM analytics.session_points WHERE id = ANY($1::bigint[])`,
+			(&params{}).int8s(waiting.ids), nil)
+	}
 	// Sessions: each user's latest in its row, the earlier ones apart.
 	var created, updated, deleted, inserted []Session
-	for _, u := range d.Sessions {
+	for _, u := range sessions {
 		l, exists := st.latest[u.User]
 		next, del, ins := MergeLatest(u.User, l, st.earlier[u.User], u.Points)
 		switch {

@@ -33,7 +33,7 @@ func MergeSessions(user string, stored []Session, points []Point) (deleted, writ
 		items = append(items, item{s, true})
 	}
 	for _, p := range points {
-		items = append(items, item{Session{User: user, Start: p.At, End: p.At, Events: 1, Pages: p.Pages, Orders: p.Orders, Revenue: p.Revenue}, false})
+		items = append(items, item{Session{User: user, Start: p.At, End: p.end(), Events: p.events(), Pages: p.Pages, Orders: p.Orders, Revenue: p.Revenue}, false})
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.s.Start, b.s.Start) })
 	gap := SessionGap.Milliseconds()
@@ -166,8 +166,8 @@ func extendLatest(user string, latest *Session, points []Point) (next Session, d
 	}
 	for _, p := range points {
 		if open && p.At-next.End <= gap {
-			next.End = max(next.End, p.At)
-			next.Events++
+			next.End = max(next.End, p.end())
+			next.Events += p.events()
 			next.Pages += p.Pages
 			next.Orders += p.Orders
 			next.Revenue += p.Revenue
@@ -176,7 +176,7 @@ func extendLatest(user string, latest *Session, points []Point) (next Session, d
 		if open {
 			ins = append(ins, next)
 		}
-		next = Session{User: user, Start: p.At, End: p.At, Events: 1, Pages: p.Pages, Orders: p.Orders, Revenue: p.Revenue}
+		next = Session{User: user, Start: p.At, End: p.end(), Events: p.events(), Pages: p.Pages, Orders: p.Orders, Revenue: p.Revenue}
 		open = true
 	}
 	return next, nil, ins

@@ -307,7 +307,8 @@ func TestStaleWatermarks(t *testing.T) {
 
 // TestUserCreatedMeanwhile: a user another transaction creates while a
 // batch's transaction runs (it found the user missing) fails that
-// transaction, which is tried again and then finds the user, locked.
+// transaction, which is tried again and then finds the user, locked. The
+// store merges every batch's session events at once.
 func TestUserCreatedMeanwhile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -321,7 +322,7 @@ func TestUserCreatedMeanwhile(t *testing.T) {
 VALUES ('u-1', $1, $1, 1, 1, 0, 0)`, t0.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	h := analytics.New(analytics.NewPostgres(pool, "analytics"))
+	h := analytics.New(analytics.NewPostgres(pool, "analytics", analytics.WithCompaction(1)))
 	done := make(chan error, 1)
 	go func() {
 		done <- h.Handle(ctx, kafkabatch.NewBatch([]*kafkabatch.Message{msg(0, 0, view("e-1", "u-1", t0, "books"))}))
