@@ -50,12 +50,21 @@
 // A user's latest session (the one that starts last) lives in the user's
 // row of analytics.users; batches take turns (see below), so two
 // invocations (one per topic) never merge one user's sessions at once. The
-// earlier sessions
-// are in analytics.earlier_sessions; the view analytics.sessions shows them
-// all. Events at or after the start of the latest session can only extend it
-// or start sessions after it, so most batches read and write the user's row
-// alone (MergeLatest); only events before it read the earlier sessions near
-// them.
+// earlier sessions are in analytics.earlier_sessions. Events at or after
+// the start of the latest session can only extend it or start sessions
+// after it, so merging most users reads and writes the user's row alone
+// (MergeLatest); only events before it read the earlier sessions near them.
+//
+// Most batches do not merge at all: they store the sessions their events
+// make within the batch as one row of analytics.session_points, and every
+// DefaultCompaction-th batch of a store (WithCompaction) merges the waiting
+// sessions of every row, and its own events, into the users' sessions and
+// deletes the rows, in its transaction. A user's sessions are then read and
+// written once for many batches instead of once per batch. Merging by the
+// gap is associative, so a waiting session merges as its events would; the
+// view analytics.sessions merges the waiting sessions into their users'
+// sessions the same way, so it shows the same sessions before and after a
+// merge. Postgres.Compact merges what waits at any time.
 //
 // # Exactly once, few round trips
 //
@@ -66,11 +75,13 @@
 // connection then stores it in two round trips. The first takes the
 // writers' turn (it locks the one row of analytics.writer_lock), reads the
 // watermarks of the batch's partitions (analytics.offsets, per consumer
-// group, topic and partition) and the users (sent while the second pass
-// still runs), then the rows the batch adds to. The second writes what the
-// batch merged into them (window counters added, user sets, product and
-// search arrays, sessions; rows that did not exist are inserted), the late
-// events, the metrics and the new watermarks, and commits; each statement
+// group, topic and partition; sent while the second pass still runs), then
+// the rows the batch adds to. The second writes what the batch merged into
+// them (window counters added, user sets, product and search arrays; rows
+// that did not exist are inserted), its waiting sessions, the late events,
+// the metrics and the new watermarks, and commits (a merging batch reads
+// the waiting sessions in the first, its users' rows in a round trip of
+// their own, and writes their sessions in the last); each statement
 // goes to the server as soon as it is built, so it runs while the next is
 // merged. Taking turns costs next to no concurrency: almost every batch
 // adds to the window rows of the current minute, so two seldom could write
