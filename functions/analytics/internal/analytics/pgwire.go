@@ -214,22 +214,17 @@ func readTexts(v []byte) ([]string, error) {
 	return out, err
 }
 
-func readInt8s(v []byte) ([]int64, error) {
-	var out []int64
+func readInt8s(v []byte) ([]int64, error) { return readElems(v, readInt8) }
+
+// readElems reads a one-dimensional array of elements that read decodes.
+func readElems[T any](v []byte, read func([]byte) (T, error)) ([]T, error) {
+	var out []T
 	_, err := readArray(v, func(_ int, e []byte) error {
-		n, err := readInt8(e)
-		out = append(out, n)
+		x, err := read(e)
+		out = append(out, x)
 		return err
 	})
 	return out, err
 }
 
-func readTimes(v []byte) ([]int64, error) {
-	var out []int64
-	_, err := readArray(v, func(_ int, e []byte) error {
-		t, err := readTime(e)
-		out = append(out, t)
-		return err
-	})
-	return out, err
-}
+func readTimes(v []byte) ([]int64, error) { return readElems(v, readTime) }

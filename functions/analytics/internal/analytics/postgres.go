@@ -16,16 +16,18 @@ import (
 // batch is one transaction of two round trips on one pipelined connection:
 //
 //  1. begin; lock the writer row (analytics.writer_lock: the function's
-//     writers take turns); read the watermarks of the batch's partitions,
-//     the rows of its users (with each user's latest session), and the
-//     window rows, product minutes and search minutes it adds to;
+//     writers take turns); read the watermarks of the batch's partitions
+//     and the window rows, product minutes and search minutes it adds to;
 //  2. write what the batch merged into those rows (updating the rows it
-//     read, inserting the others), the users' sessions, the late events,
-//     the metrics and the watermarks; commit. Each statement is sent as
-//     soon as it is built: the server runs one while the next is merged.
+//     read, inserting the others), its sessions (left waiting, see
+//     waiting.go), the late events, the metrics and the watermarks;
+//     commit. Each statement is sent as soon as it is built: the server
+//     runs one while the next is merged.
 //
-// A third round trip, between them, reads the earlier sessions of users
-// whose events come before their latest session, when a batch has any.
+// A batch that merges the waiting sessions also reads them in the first
+// round trip, then its users' rows (with each user's latest session) in a
+// round trip of their own, and the earlier sessions of users whose events
+// come before their latest session, when it has any, in another.
 // The writer row is the only lock a batch waits for: almost every batch
 // adds to the current minute's window rows, so two batches seldom could
 // write at once anyway, and reading rows without locking each, and without
@@ -38,21 +40,21 @@ type Postgres struct {
 	every int64
 
 	// since counts the batches committed since this store last merged the
-	// session events.
+	// waiting sessions.
 	since      atomic.Int64
 	statements atomic.Int64
 }
 
 // DefaultCompaction is how many batches a store commits before the next
-// merges the session events waiting in analytics.session_points into the
-// users' sessions.
+// merges the sessions waiting in analytics.session_points into the users'
+// sessions.
 const DefaultCompaction = 16
 
 // PostgresOption configures a Postgres store.
 type PostgresOption func(*Postgres)
 
-// WithCompaction sets how many batches the store commits, their session
-// events left in analytics.session_points, before the next merges them
+// WithCompaction sets how many batches the store commits, their sessions
+// left waiting in analytics.session_points, before the next merges them
 // all into the users' sessions (1: every batch merges its own). Default
 // DefaultCompaction.
 func WithCompaction(batches int) PostgresOption {
@@ -93,19 +95,19 @@ func (s *Postgres) Apply(ctx context.Context, parts []Partition, basis map[Parti
 	return d, err
 }
 
-// Compact merges the session events waiting in analytics.session_points
-// into the users' sessions, in one transaction; it changes nothing that
-// the views show.
+// Compact merges the sessions waiting in analytics.session_points into the
+// users' sessions, in one transaction; it changes nothing that the views
+// show.
 func (s *Postgres) Compact(ctx context.Context) error {
 	if _, err := s.apply(ctx, nil, nil, NewFolding(nil, nil, DefaultLateness), true); err != nil {
-		return fmt.Errorf("merge session events: %w", err)
+		return fmt.Errorf("merge the waiting sessions: %w", err)
 	}
 	s.since.Store(0)
 	return nil
 }
 
-// apply stores a batch; merge says whether it merges the waiting session
-// events, and its own, into the users' sessions, or leaves its own waiting.
+// apply stores a batch; merge says whether it merges the waiting sessions,
+// and its own events, into the users' sessions, or leaves its own waiting.
 func (s *Postgres) apply(ctx context.Context, parts []Partition, basis map[Partition]Mark, g *Folding, merge bool) (*Delta, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -117,8 +119,8 @@ func (s *Postgres) apply(ctx context.Context, parts []Partition, basis map[Parti
 	p := &pipe{pl: conn.Conn().PgConn().StartPipeline(ctx), count: &s.statements}
 	defer p.pl.Close()
 
-	// The server reads the watermarks (and the waiting session events)
-	// while the batch's windows, products and searches are folded.
+	// The server reads the watermarks (and the waiting sessions) while the
+	// batch's windows, products and searches are folded.
 	st := newStored()
 	marks := s.begin(p, parts)
 	var waiting *waitingPoints
@@ -460,9 +462,9 @@ func readSession(v [][]byte) (Session, error) {
 	return ss, nil
 }
 
-// write sends what d adds merged with the rows read, the session events
-// (sessions merged into the users' sessions, with the waiting ones, when
-// waiting is not nil; else d's left waiting), late events, metrics and the
+// write sends what d adds merged with the rows read, the sessions (merged
+// into the users' sessions, with the waiting ones, when waiting is not
+// nil; else d's left waiting), late events, metrics and the
 // new watermarks, and commits. The heaviest statements go first, each sent
 // as soon as it is built.
 func (s *Postgres) write(p *pipe, d *Delta, st *stored, sessions []UserPoints, waiting *waitingPoints) error {
@@ -520,25 +522,24 @@ SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigin
 		return fmt.Errorf("write sessions: %w", err)
 	}
 
-	// Window rows: counters added, users merged; new ones inserted.
+	// Window rows: counters added, users merged; new ones inserted. Index
+	// 0 of each pair is the rows read (updated), 1 the new ones (inserted).
 	if len(d.Windows) > 0 {
-		var old, fresh []WindowDelta
-		var oldCounts, freshCounts []int64
-		var oldSets, freshSets [][]byte
+		var rows [2]struct {
+			ws     []WindowDelta
+			counts []int64
+			sets   [][]byte
+		}
 		for _, w := range d.Windows {
 			stored, ok := st.windows[w.WindowKey]
 			set, k := MergeUsers(stored, w.Users)
-			if ok {
-				old, oldCounts, oldSets = append(old, w), append(oldCounts, int64(k)), append(oldSets, set)
-			} else {
-				fresh, freshCounts, freshSets = append(fresh, w), append(freshCounts, int64(k)), append(freshSets, set)
+			r := &rows[fresh(ok)]
+			r.ws, r.counts, r.sets = append(r.ws, w), append(r.counts, int64(k)), append(r.sets, set)
+		}
+		for i, q := range [2]statement{{"window rows", updateWindows}, {"new window rows", insertWindows}} {
+			if r := rows[i]; len(r.ws) > 0 {
+				p.send(q.name, q.sql, windowParams(r.ws, r.counts, r.sets), nil)
 			}
-		}
-		if len(old) > 0 {
-			p.send("window rows", updateWindows, windowParams(old, oldCounts, oldSets), nil)
-		}
-		if len(fresh) > 0 {
-			p.send("new window rows", insertWindows, windowParams(fresh, freshCounts, freshSets), nil)
 		}
 		if err := p.flush(); err != nil {
 			return fmt.Errorf("write window rows: %w", err)
@@ -547,55 +548,42 @@ SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigin
 
 	// Product and search minutes: merged.
 	if len(d.Products) > 0 {
-		// Both statements take slices of one set of flat arrays.
-		var all ProductList
-		var old, fresh minuteSlices
+		var rows [2]minuteSlices
+		var all [2]ProductList // each statement's flat arrays
 		for _, m := range d.Products {
-			lo := int32(all.Len() + 1)
 			stored, ok := st.products[minuteKey{m.Start, m.Category}]
 			if !ok {
 				stored = &ProductList{}
 			}
-			MergeProducts(&all, stored, m.Products)
-			if ok {
-				old.add(m.Start, m.Category, lo, int32(all.Len()))
-			} else {
-				fresh.add(m.Start, m.Category, lo, int32(all.Len()))
-			}
+			i := fresh(ok)
+			lo := int32(all[i].Len() + 1)
+			MergeProducts(&all[i], stored, m.Products)
+			rows[i].add(m.Start, m.Category, lo, int32(all[i].Len()))
 		}
-		for _, q := range []struct {
-			name, sql string
-			m         *minuteSlices
-		}{{"product minutes", updateProducts, &old}, {"new product minutes", insertProducts, &fresh}} {
-			if len(q.m.starts) > 0 {
-				p.send(q.name, q.sql, (&params{}).times(q.m.starts, nil).texts(q.m.cats).int4s(q.m.lo).int4s(q.m.hi).
-					texts(all.IDs).int8s(all.Views).int8s(all.AddToCart).int8s(all.Units).int8s(all.Revenue), nil)
+		for i, q := range [2]statement{{"product minutes", updateProducts}, {"new product minutes", insertProducts}} {
+			if r, a := rows[i], all[i]; len(r.starts) > 0 {
+				p.send(q.name, q.sql, (&params{}).times(r.starts, nil).texts(r.cats).int4s(r.lo).int4s(r.hi).
+					texts(a.IDs).int8s(a.Views).int8s(a.AddToCart).int8s(a.Units).int8s(a.Revenue), nil)
 			}
 		}
 	}
 	if len(d.Searches) > 0 {
-		var all SearchList
-		var old, fresh minuteSlices
+		var rows [2]minuteSlices
+		var all [2]SearchList
 		for _, m := range d.Searches {
-			lo := int32(len(all.Queries) + 1)
 			stored, ok := st.searches[m.Start]
 			if !ok {
 				stored = &SearchList{}
 			}
-			MergeSearches(&all, stored, m.Queries)
-			if ok {
-				old.add(m.Start, "", lo, int32(len(all.Queries)))
-			} else {
-				fresh.add(m.Start, "", lo, int32(len(all.Queries)))
-			}
+			i := fresh(ok)
+			lo := int32(len(all[i].Queries) + 1)
+			MergeSearches(&all[i], stored, m.Queries)
+			rows[i].add(m.Start, "", lo, int32(len(all[i].Queries)))
 		}
-		for _, q := range []struct {
-			name, sql string
-			m         *minuteSlices
-		}{{"search minutes", updateSearches, &old}, {"new search minutes", insertSearches, &fresh}} {
-			if len(q.m.starts) > 0 {
-				p.send(q.name, q.sql, (&params{}).times(q.m.starts, nil).int4s(q.m.lo).int4s(q.m.hi).
-					texts(all.Queries).int8s(all.Searches), nil)
+		for i, q := range [2]statement{{"search minutes", updateSearches}, {"new search minutes", insertSearches}} {
+			if r, a := rows[i], all[i]; len(r.starts) > 0 {
+				p.send(q.name, q.sql, (&params{}).times(r.starts, nil).int4s(r.lo).int4s(r.hi).
+					texts(a.Queries).int8s(a.Searches), nil)
 			}
 		}
 	}
@@ -664,6 +652,18 @@ func sessionParams(ss []Session) *params {
 		evs[i], pages[i], orders[i], revenue[i] = s.Events, s.Pages, s.Orders, s.Revenue
 	}
 	return (&params{}).texts(users).times(starts, nil).times(ends, nil).int8s(evs).int8s(pages).int8s(orders).int8s(revenue)
+}
+
+// statement is a named SQL statement.
+type statement struct{ name, sql string }
+
+// fresh is the index, in the pairs write keeps, of a row that was read
+// (0: updated) or not (1: inserted).
+func fresh(read bool) int {
+	if read {
+		return 0
+	}
+	return 1
 }
 
 // minuteSlices are the minutes one statement writes: minute i is elements

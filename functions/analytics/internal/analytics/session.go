@@ -74,10 +74,10 @@ func MergeSessions(user string, stored []Session, points []Point) (deleted, writ
 }
 
 // A user's latest session (the one that starts last) is kept in the user's
-// row, which a batch locks anyway; the earlier ones in a table of their
-// own. Events at or after the latest session's start can only extend it or
-// start new sessions after it (an earlier session ends more than SessionGap
-// before it starts), so most batches read and write the user's row alone.
+// row; the earlier ones in a table of their own. Events at or after the
+// latest session's start can only extend it or start new sessions after it
+// (an earlier session ends more than SessionGap before it starts), so
+// merging most users reads and writes the user's row alone.
 
 // NeedsEarlier says whether merging points into the sessions of a user
 // whose latest session is latest (nil: none stored) needs the user's
